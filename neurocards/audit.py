@@ -1,0 +1,79 @@
+"""The ledger invariants of DESIGN §4, checked against the database.
+
+- every seller's balance equals the sum of their ledger amounts;
+- every failed job has exactly one refund; no done job has one;
+- no job has two debits, and no refund gives back more than was debited.
+"""
+
+from __future__ import annotations
+
+from peewee import JOIN, fn
+
+from .models import Job, JobStatus, LedgerEntry, LedgerKind, User
+
+__all__ = ["audit"]
+
+
+def audit() -> dict:
+    """Return ``{"ok": bool, "checked": {...}, "problems": [...]}``."""
+    problems: list[dict] = []
+    problems += _balance_mismatches()
+    problems += _refund_problems()
+    problems += _debit_problems()
+    return {
+        "ok": not problems,
+        "checked": {"users": User.select().count(), "jobs": Job.select().count()},
+        "problems": problems,
+    }
+
+
+def _balance_mismatches() -> list[dict]:
+    total = fn.COALESCE(fn.SUM(LedgerEntry.amount), 0)
+    rows = (
+        User.select(User.id, User.balance, total.alias("ledger"))
+        .join(LedgerEntry, JOIN.LEFT_OUTER, on=(LedgerEntry.user == User.id))
+        .group_by(User.id, User.balance)
+        .having(User.balance != total)
+        .order_by(User.id)
+        .dicts()
+    )
+    problems = [
+        {"problem": "balance_mismatch", "user": row["id"], "balance": row["balance"], "ledger_sum": row["ledger"]}
+        for row in rows
+    ]
+    negative = User.select(User.id, User.balance).where(User.balance < 0).dicts()
+    problems += [{"problem": "negative_balance", "user": r["id"], "balance": r["balance"]} for r in negative]
+    return problems
+
+
+def _count_by_job(kind: LedgerKind):
+    return (
+        LedgerEntry.select(LedgerEntry.job, fn.COUNT(LedgerEntry.id).alias("n"), fn.SUM(LedgerEntry.amount).alias("total"))
+        .where((LedgerEntry.kind == kind) & LedgerEntry.job.is_null(False))
+        .group_by(LedgerEntry.job)
+    )
+
+
+def _refund_problems() -> list[dict]:
+    refunds = {str(row.job_id): (row.n, row.total) for row in _count_by_job(LedgerKind.REFUND)}
+    debits = {str(row.job_id): (row.n, row.total) for row in _count_by_job(LedgerKind.DEBIT)}
+    problems = []
+    for job in Job.select(Job.id, Job.status, Job.user).where(Job.status.in_([JobStatus.FAILED, JobStatus.DONE])):
+        n_refunds, refunded = refunds.get(str(job.id), (0, 0))
+        if job.status == JobStatus.FAILED and n_refunds != 1 and str(job.id) in debits:
+            problems.append({"problem": "failed_job_refunds", "job": str(job.id), "user": job.user_id, "refunds": n_refunds})
+        if job.status == JobStatus.DONE and n_refunds:
+            problems.append({"problem": "done_job_refunded", "job": str(job.id), "user": job.user_id, "refunds": n_refunds})
+    for job_id, (_, refunded) in refunds.items():
+        debited = -debits.get(job_id, (0, 0))[1]
+        if refunded > debited:
+            problems.append({"problem": "refund_exceeds_debit", "job": job_id, "refunded": refunded, "debited": debited})
+    return problems
+
+
+def _debit_problems() -> list[dict]:
+    return [
+        {"problem": "job_debited_twice", "job": str(row.job_id), "debits": row.n}
+        for row in _count_by_job(LedgerKind.DEBIT)
+        if row.n > 1
+    ]

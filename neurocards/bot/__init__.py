@@ -1,0 +1,1 @@
+"""The Telegram side: routers per feature, keyboards, texts, the entry point."""

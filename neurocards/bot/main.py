@@ -1,0 +1,34 @@
+"""Start the bot: long polling by default."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from ..logs import setup_logging
+from ..settings import SettingsError, get_settings
+
+logger = logging.getLogger("neurocards.bot")
+
+
+async def _wait_forever() -> None:
+    await asyncio.Event().wait()
+
+
+def main() -> int:
+    try:
+        settings = get_settings()
+    except SettingsError as exc:
+        print(f"bot: {exc}", flush=True)
+        return 2
+    setup_logging(settings)
+    if not settings.telegram_token:
+        logger.warning("bot: no Telegram token; set NEUROCARDS_TELEGRAM__TOKEN (or leave every key unset for the sandbox). Waiting.")
+        try:
+            asyncio.run(_wait_forever())
+        except KeyboardInterrupt:
+            pass
+        return 0
+    from .app import run
+
+    return asyncio.run(run(settings))

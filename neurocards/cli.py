@@ -1,0 +1,172 @@
+"""The ``neurocards`` command: the operator's and the dev stack's entry points.
+
+Each sub-command is a small function; bad arguments get argparse's usage line,
+bad settings one line naming the key, and neither a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import time
+
+from .settings import SettingsError, get_settings
+
+__all__ = ["main"]
+
+logger = logging.getLogger("neurocards.cli")
+
+
+def _open_database(settings):
+    from .db import init_database
+
+    init_database(settings.database_url)
+
+
+def cmd_migrate(settings, args) -> int:
+    from .db import redact_url
+    from .schema import migrate
+
+    _open_database(settings)
+    applied = migrate()
+    where = redact_url(settings.database_url)
+    if applied:
+        print(f"migrate: applied {', '.join(applied)} to {where}")
+    else:
+        print(f"migrate: schema of {where} is up to date")
+    return 0
+
+
+def cmd_audit(settings, args) -> int:
+    from .audit import audit
+
+    _open_database(settings)
+    report = audit()
+    print(json.dumps(report, indent=2, sort_keys=True))
+    return 0 if report["ok"] else 1
+
+
+def cmd_stats(settings, args) -> int:
+    from .stats import stats
+
+    _open_database(settings)
+    report = stats()
+    if args.json:
+        print(json.dumps(report, indent=2, sort_keys=True))
+    else:
+        jobs = ", ".join(f"{k} {v}" for k, v in report["jobs"]["by_status"].items() if v) or "none"
+        c = report["credits"]
+        print(f"users: {report['users']}")
+        print(f"jobs: {report['jobs']['total']} ({jobs})")
+        print(
+            f"credits: debited {c['debited']}, refunded {c['refunded']}, granted {c['granted']}, "
+            f"purchased {c['purchased']}, outstanding {c['outstanding']}"
+        )
+    return 0
+
+
+def cmd_grant(settings, args) -> int:
+    from . import credits
+    from .models import User
+
+    _open_database(settings)
+    if User.get_or_none(User.id == args.telegram_id) is None:
+        print(f"grant: no seller with Telegram id {args.telegram_id} (they must /start the bot first)", file=sys.stderr)
+        return 1
+    try:
+        movement = credits.grant(args.telegram_id, args.credits, reason=args.reason)
+    except credits.InsufficientCredits as exc:
+        print(f"grant: refused, seller {args.telegram_id} has only {exc.balance} credits", file=sys.stderr)
+        return 1
+    except ValueError as exc:
+        print(f"grant: {exc}", file=sys.stderr)
+        return 2
+    balance = credits.balance_of(args.telegram_id)
+    print(f"grant: {movement.amount:+d} credits to {args.telegram_id} ({args.reason}); balance now {balance}")
+    return 0
+
+
+def cmd_redis(settings, args) -> int:
+    from .embedded_redis import exec_redis_server
+
+    if not settings.redis_embedded:
+        print("redis: redis.url is set, so the embedded Redis is not needed; idling", flush=True)
+        return _idle()
+    data_dir = settings.var_dir / "redis"
+    print(f"redis: embedded redis-server on 127.0.0.1:{settings.redis.port}, data in {data_dir}", flush=True)
+    exec_redis_server(settings.redis.port, data_dir)
+    return 0  # not reached
+
+
+def cmd_worker(settings, args) -> int:
+    processes = args.processes or settings.worker.processes
+    threads = args.threads or settings.worker.threads
+    argv = [sys.executable, "-m", "dramatiq", "actors", "--processes", str(processes), "--threads", str(threads)]
+    print(f"worker: dramatiq with {processes} process(es) x {threads} thread(s)", flush=True)
+    os.execv(sys.executable, argv)
+    return 0  # not reached
+
+
+def _idle() -> int:
+    """Wait quietly (so that honcho keeps the rest of the stack running)."""
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        return 0
+
+
+def _positive_or_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value == 0:
+        raise argparse.ArgumentTypeError("must not be 0")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="neurocards", description="Neurocards: product photo to promo video.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    sub.add_parser("migrate", help="create or upgrade the database schema").set_defaults(func=cmd_migrate)
+    sub.add_parser("audit", help="check the ledger invariants (exit 1 when broken)").set_defaults(func=cmd_audit)
+
+    p = sub.add_parser("stats", help="sellers, jobs by status, credits moved")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_stats)
+
+    p = sub.add_parser("grant", help="give (or, negative, take) credits")
+    p.add_argument("telegram_id", type=int, help="the seller's Telegram id")
+    p.add_argument("credits", type=_positive_or_negative_int, help="how many credits (negative to take)")
+    p.add_argument("--reason", required=True, help="why, recorded in the ledger")
+    p.set_defaults(func=cmd_grant)
+
+    sub.add_parser("redis", help="run the embedded redis-server (when redis.url is unset)").set_defaults(func=cmd_redis)
+
+    p = sub.add_parser("worker", help="run the Dramatiq worker with processes/threads from settings")
+    p.add_argument("--processes", type=int, default=0)
+    p.add_argument("--threads", type=int, default=0)
+    p.set_defaults(func=cmd_worker)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = get_settings()
+    except SettingsError as exc:
+        print(f"neurocards: {exc}", file=sys.stderr)
+        return 2
+    from .logs import setup_logging
+
+    setup_logging(settings)
+    return args.func(settings, args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,94 @@
+"""The database connection: SQLite (default, WAL) or PostgreSQL, chosen by URL.
+
+Models bind to :data:`database`, a proxy initialised once per process by
+:func:`init_database`.  SQLite opens every transaction with ``BEGIN IMMEDIATE``
+so that concurrent writers queue on the lock instead of failing half-way.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from peewee import Database, DatabaseProxy, PostgresqlDatabase, SqliteDatabase
+from playhouse.db_url import connect as connect_url
+
+__all__ = ["database", "init_database", "close_database", "is_sqlite", "redact_url"]
+
+logger = logging.getLogger(__name__)
+
+#: The database every model is bound to.
+database = DatabaseProxy()
+
+#: How long a SQLite writer waits for the lock, in milliseconds.
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+SQLITE_PRAGMAS = {
+    "journal_mode": "wal",
+    "synchronous": "normal",
+    "foreign_keys": 1,
+    "busy_timeout": SQLITE_BUSY_TIMEOUT_MS,
+}
+
+
+def connect(url: str) -> Database:
+    """Open (lazily) the database named by ``url``."""
+    if url.startswith("sqlite:///"):
+        path = url[len("sqlite:///"):]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        return SqliteDatabase(
+            path or ":memory:",
+            pragmas=SQLITE_PRAGMAS,
+            timeout=SQLITE_BUSY_TIMEOUT_MS / 1000,
+            lock_type="IMMEDIATE",
+        )
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://"):]
+    return connect_url(url, autorollback=False)
+
+
+def init_database(url: str) -> Database:
+    """Bind the models to the database at ``url`` (replacing any earlier one)."""
+    close_database()
+    db = connect(url)
+    database.initialize(db)
+    logger.debug("database: %s", redact_url(url))
+    return db
+
+
+def close_database() -> None:
+    db = database.obj
+    if db is not None and not db.is_closed():
+        db.close()
+
+
+def is_sqlite() -> bool:
+    return isinstance(database.obj, SqliteDatabase)
+
+
+def is_postgres() -> bool:
+    return isinstance(database.obj, PostgresqlDatabase)
+
+
+@contextlib.contextmanager
+def connection():
+    """A connection for the duration of the block (reused when already open)."""
+    db = database.obj
+    opened = db.connect(reuse_if_open=True)
+    try:
+        yield db
+    finally:
+        if opened:
+            db.close()
+
+
+def redact_url(url: str) -> str:
+    """``url`` without its password, fit for logs."""
+    parts = urlsplit(url)
+    if parts.password:
+        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+        return parts._replace(netloc=netloc).geturl()
+    return url

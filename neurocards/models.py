@@ -1,0 +1,146 @@
+"""The data model: sellers, their jobs and the credit ledger (DESIGN §4).
+
+The schema itself is created and upgraded by the numbered scripts in
+``neurocards/migrations`` (``neurocards migrate``); these classes must match
+the newest of them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import uuid
+
+from peewee import (
+    BigAutoField,
+    BigIntegerField,
+    BooleanField,
+    CharField,
+    DateTimeField,
+    ForeignKeyField,
+    IntegerField,
+    Model,
+    TextField,
+    UUIDField,
+)
+
+from .db import database
+
+__all__ = ["User", "Job", "LedgerEntry", "JobStatus", "LedgerKind", "utcnow", "MODELS"]
+
+
+def utcnow() -> dt.datetime:
+    """Naive UTC now: every timestamp in the database is UTC."""
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+class JobStatus(enum.StrEnum):
+    CREATED = "created"
+    ENHANCING = "enhancing"
+    GENERATING = "generating"
+    DOWNLOADING = "downloading"
+    DELIVERING = "delivering"
+    DONE = "done"
+    FAILED = "failed"
+
+    @property
+    def final(self) -> bool:
+        return self in (JobStatus.DONE, JobStatus.FAILED)
+
+
+#: The states a job may still leave.
+ACTIVE_STATUSES = tuple(status for status in JobStatus if not status.final)
+
+
+class LedgerKind(enum.StrEnum):
+    WELCOME = "welcome"
+    GRANT = "grant"
+    PURCHASE = "purchase"
+    DEBIT = "debit"
+    REFUND = "refund"
+
+
+class BaseModel(Model):
+    class Meta:
+        database = database
+        legacy_table_names = False
+
+
+class User(BaseModel):
+    id = BigIntegerField(primary_key=True)  # the Telegram user id
+    language = CharField(max_length=8, default="ru")
+    balance = IntegerField(default=0)
+    blocked = BooleanField(default=False)  # the seller blocked the bot
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "users"
+
+
+class Job(BaseModel):
+    id = UUIDField(primary_key=True, default=uuid.uuid4)
+    user = ForeignKeyField(User, backref="jobs", on_delete="RESTRICT")
+    chat_id = BigIntegerField()
+    status = CharField(max_length=16, default=JobStatus.CREATED, index=True)
+    parent = ForeignKeyField("self", null=True, backref="children", on_delete="SET NULL")
+
+    # input
+    photo_path = TextField(default="")
+    photo_file_id = TextField(default="")
+    product_info = TextField(default="")
+    language = CharField(max_length=8, default="ru")
+
+    # pipeline
+    prompt = TextField(default="")
+    kie_task_id = CharField(max_length=128, default="", index=True)
+    kie_attempts = IntegerField(default=0)
+    kie_submitted_at = DateTimeField(null=True)
+    callback_secret = CharField(max_length=64, default="")
+    result_url = TextField(default="")
+    video_path = TextField(default="")
+    video_bytes = BigIntegerField(default=0)
+    delivery_attempts = IntegerField(default=0)
+
+    # outcome
+    error_class = CharField(max_length=64, default="")
+    error_detail = TextField(default="")
+
+    # Telegram messages
+    status_message_id = BigIntegerField(null=True)
+    video_message_id = BigIntegerField(null=True)
+    video_file_id = TextField(default="")
+
+    # timestamps per stage
+    created_at = DateTimeField(default=utcnow)
+    enhancing_at = DateTimeField(null=True)
+    generating_at = DateTimeField(null=True)
+    downloading_at = DateTimeField(null=True)
+    delivering_at = DateTimeField(null=True)
+    done_at = DateTimeField(null=True)
+    failed_at = DateTimeField(null=True)
+    updated_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "jobs"
+        indexes = (
+            (("user", "created_at"), False),
+            (("status", "updated_at"), False),
+        )
+
+
+class LedgerEntry(BaseModel):
+    id = BigAutoField()
+    user = ForeignKeyField(User, backref="ledger", on_delete="RESTRICT")
+    job = ForeignKeyField(Job, null=True, backref="ledger", on_delete="RESTRICT")
+    kind = CharField(max_length=16)
+    amount = IntegerField()
+    key = CharField(max_length=128, unique=True)
+    reason = TextField(default="")
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "ledger_entries"
+        indexes = ((("user", "created_at"), False),)
+
+
+MODELS = (User, Job, LedgerEntry)

@@ -1,0 +1,284 @@
+"""One typed settings model for every part of Neurocards.
+
+Defaults live in ``settings.toml``; environment variables named
+``NEUROCARDS_<SECTION>__<KEY>`` override them, and a ``.env`` file is read when
+present.  When no token or key is configured (``sandbox.enabled = "auto"``),
+every external base URL points at the local stand-ins, so the stack runs with no
+keys at all.  Secrets are ``SecretStr``: masked in every repr and log line.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+__all__ = ["Settings", "SettingsError", "get_settings", "load_settings", "ROOT"]
+
+#: The project folder: where ``settings.toml``, ``var/`` and the Procfile live.
+ROOT = Path(__file__).resolve().parent.parent
+
+#: The settings file; ``NEUROCARDS_SETTINGS`` points elsewhere.
+SETTINGS_FILE_ENV = "NEUROCARDS_SETTINGS"
+
+#: The bot token the sandbox Telegram accepts when no real token is set.
+SANDBOX_BOT_TOKEN = "123456789:SANDBOX-neurocards-local-token"
+#: The key the sandbox KIE and OpenAI accept when no real key is set.
+SANDBOX_API_KEY = "sandbox-key"
+
+
+class SettingsError(Exception):
+    """Settings that cannot be used; the message is one line naming the key."""
+
+
+class _Section(BaseModel):
+    model_config = {"extra": "forbid", "validate_assignment": True}
+
+
+class TelegramSettings(_Section):
+    token: SecretStr = SecretStr("")
+    api_base: str = "https://api.telegram.org"
+    admin_ids: list[int] = []
+    mode: Literal["polling", "webhook"] = "polling"
+    webhook_url: str = ""
+    webhook_secret: SecretStr = SecretStr("")
+    support_contact: str = "@neurocards_support"
+    web_host: str = "127.0.0.1"
+    web_port: int = Field(8080, ge=0, le=65535)
+    max_jobs_in_flight: int = Field(2, ge=1)
+    max_product_info_chars: int = Field(500, ge=1)
+    status_edit_interval_s: float = Field(3.0, ge=0)
+
+
+class KieSettings(_Section):
+    api_key: SecretStr = SecretStr("")
+    base_url: str = "https://api.kie.ai"
+    upload_url: str = "https://kieai.redpandaai.co"
+    model: str = "veo3_fast"
+    aspect_ratio: str = "9:16"
+    callback_base_url: str = ""
+    webhook_hmac_key: SecretStr = SecretStr("")
+    poll_first_s: float = Field(15.0, gt=0)
+    poll_max_s: float = Field(30.0, gt=0)
+    deadline_s: float = Field(900.0, gt=0)
+    max_attempts: int = Field(2, ge=1)
+    timeout_s: float = Field(30.0, gt=0)
+
+
+class OpenAISettings(_Section):
+    api_key: SecretStr = SecretStr("")
+    base_url: str = "https://api.openai.com/v1"
+    model: str = "gpt-4o-mini"
+    timeout_s: float = Field(60.0, gt=0)
+
+
+class DatabaseSettings(_Section):
+    url: str = "sqlite:///var/neurocards.db"
+
+    @field_validator("url")
+    @classmethod
+    def _known_scheme(cls, value: str) -> str:
+        scheme = value.split(":", 1)[0]
+        if scheme not in {"sqlite", "postgres", "postgresql"}:
+            raise ValueError("must start with sqlite:/// or postgresql://")
+        return value
+
+
+class RedisSettings(_Section):
+    url: SecretStr = SecretStr("")
+    port: int = Field(6379, ge=1, le=65535)
+
+
+class StorageSettings(_Section):
+    dir: Path = Path("var/storage")
+    max_video_mb: int = Field(50, ge=1)
+
+
+class CreditsSettings(_Section):
+    welcome: int = Field(3, ge=0)
+    price: int = Field(1, ge=1)
+
+
+class WorkerSettings(_Section):
+    processes: int = Field(1, ge=1)
+    threads: int = Field(8, ge=1)
+
+
+class MetricsSettings(_Section):
+    host: str = "127.0.0.1"
+    worker_port: int = Field(9191, ge=0, le=65535)
+    bot_port: int = Field(9192, ge=0, le=65535)
+
+
+class SandboxSettings(_Section):
+    enabled: Literal["auto", "on", "off"] = "auto"
+    host: str = "127.0.0.1"
+    telegram_port: int = Field(8081, ge=0, le=65535)
+    kie_port: int = Field(8082, ge=0, le=65535)
+    openai_port: int = Field(8083, ge=0, le=65535)
+    generation_s: float = Field(20.0, ge=0)
+
+    @field_validator("enabled", mode="before")
+    @classmethod
+    def _bool_words(cls, value):
+        words = {True: "on", False: "off", "true": "on", "false": "off", "1": "on", "0": "off"}
+        key = value.lower() if isinstance(value, str) else value
+        return words.get(key, value)
+
+
+class Settings(BaseSettings):
+    """Every setting, validated.  Build it with :func:`load_settings`."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="NEUROCARDS_",
+        env_nested_delimiter="__",
+        env_file=".env",
+        extra="ignore",
+    )
+
+    telegram: TelegramSettings = TelegramSettings()
+    kie: KieSettings = KieSettings()
+    openai: OpenAISettings = OpenAISettings()
+    database: DatabaseSettings = DatabaseSettings()
+    redis: RedisSettings = RedisSettings()
+    storage: StorageSettings = StorageSettings()
+    credits: CreditsSettings = CreditsSettings()
+    worker: WorkerSettings = WorkerSettings()
+    metrics: MetricsSettings = MetricsSettings()
+    sandbox: SandboxSettings = SandboxSettings()
+
+    #: The folder that relative paths are resolved against: the settings file's.
+    home: Path = Field(default_factory=lambda: settings_file().resolve().parent)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=settings_file())
+        return init_settings, env_settings, dotenv_settings, toml
+
+    # -- derived values -------------------------------------------------------
+
+    @property
+    def sandbox_active(self) -> bool:
+        """Whether the stack talks to the local stand-ins instead of the real services."""
+        if self.sandbox.enabled != "auto":
+            return self.sandbox.enabled == "on"
+        secrets = (self.telegram.token, self.kie.api_key, self.openai.api_key)
+        return not any(secret.get_secret_value() for secret in secrets)
+
+    def sandbox_url(self, service: Literal["telegram", "kie", "openai"]) -> str:
+        port = getattr(self.sandbox, f"{service}_port")
+        return f"http://{self.sandbox.host}:{port}"
+
+    @property
+    def telegram_api_base(self) -> str:
+        return self.sandbox_url("telegram") if self.sandbox_active else self.telegram.api_base
+
+    @property
+    def telegram_token(self) -> str:
+        token = self.telegram.token.get_secret_value()
+        return token or (SANDBOX_BOT_TOKEN if self.sandbox_active else "")
+
+    @property
+    def kie_base_url(self) -> str:
+        return self.sandbox_url("kie") if self.sandbox_active else self.kie.base_url
+
+    @property
+    def kie_upload_url(self) -> str:
+        return self.sandbox_url("kie") if self.sandbox_active else self.kie.upload_url
+
+    @property
+    def kie_api_key(self) -> str:
+        key = self.kie.api_key.get_secret_value()
+        return key or (SANDBOX_API_KEY if self.sandbox_active else "")
+
+    @property
+    def openai_base_url(self) -> str:
+        return self.sandbox_url("openai") + "/v1" if self.sandbox_active else self.openai.base_url
+
+    @property
+    def openai_api_key(self) -> str:
+        key = self.openai.api_key.get_secret_value()
+        return key or (SANDBOX_API_KEY if self.sandbox_active else "")
+
+    @property
+    def redis_url(self) -> str:
+        """The configured Redis, or the embedded one on 127.0.0.1."""
+        url = self.redis.url.get_secret_value()
+        return url or f"redis://127.0.0.1:{self.redis.port}/0"
+
+    @property
+    def redis_embedded(self) -> bool:
+        return not self.redis.url.get_secret_value()
+
+    @property
+    def database_url(self) -> str:
+        """The database URL with a relative SQLite path made absolute."""
+        url = self.database.url
+        prefix = "sqlite:///"
+        if url.startswith(prefix) and not url[len(prefix):].startswith("/"):
+            rest = url[len(prefix):]
+            if rest not in ("", ":memory:"):
+                return prefix + str(self.path(rest))
+        return url
+
+    @property
+    def storage_dir(self) -> Path:
+        return self.path(self.storage.dir)
+
+    @property
+    def var_dir(self) -> Path:
+        return self.path("var")
+
+    def path(self, value: str | Path) -> Path:
+        """Resolve a settings path against :attr:`home`."""
+        path = Path(value)
+        return path if path.is_absolute() else self.home / path
+
+
+def settings_file() -> Path:
+    return Path(os.environ.get(SETTINGS_FILE_ENV, ROOT / "settings.toml"))
+
+
+def load_settings(**overrides) -> Settings:
+    """Read and validate the settings; raise :class:`SettingsError` with one line."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise SettingsError(describe_validation_error(exc)) from None
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    errors = exc.errors(include_url=False)
+    first = errors[0]
+    key = ".".join(str(part) for part in first["loc"])
+    env = "NEUROCARDS_" + "__".join(str(part).upper() for part in first["loc"])
+    shown = "" if _is_secret(first["loc"]) else f" (got {first.get('input')!r})"
+    more = f" [and {len(errors) - 1} more]" if len(errors) > 1 else ""
+    return f"bad setting {key}{shown}: {first['msg']}; set it in settings.toml or {env}{more}"
+
+
+def _is_secret(loc: tuple) -> bool:
+    last = str(loc[-1]) if loc else ""
+    return any(word in last for word in ("token", "key", "secret", "url"))
+
+
+@functools.lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return load_settings()

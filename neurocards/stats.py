@@ -1,0 +1,34 @@
+"""Counts for the operator: sellers, jobs by status, credits moved."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from peewee import fn
+
+from .models import Job, JobStatus, LedgerEntry, LedgerKind, User
+
+__all__ = ["stats"]
+
+
+def stats(since: dt.datetime | None = None) -> dict:
+    """Totals, or those since ``since`` (naive UTC) for jobs and credits."""
+    jobs = Job.select(Job.status, fn.COUNT(Job.id).alias("n")).group_by(Job.status)
+    ledger = LedgerEntry.select(LedgerEntry.kind, fn.SUM(LedgerEntry.amount).alias("total")).group_by(LedgerEntry.kind)
+    if since is not None:
+        jobs = jobs.where(Job.created_at >= since)
+        ledger = ledger.where(LedgerEntry.created_at >= since)
+    by_status = {status.value: 0 for status in JobStatus}
+    by_status.update({row.status: row.n for row in jobs})
+    moved = {row.kind: int(row.total or 0) for row in ledger}
+    return {
+        "users": User.select().count(),
+        "jobs": {"total": sum(by_status.values()), "by_status": by_status},
+        "credits": {
+            "debited": -moved.get(LedgerKind.DEBIT, 0),
+            "refunded": moved.get(LedgerKind.REFUND, 0),
+            "granted": moved.get(LedgerKind.WELCOME, 0) + moved.get(LedgerKind.GRANT, 0),
+            "purchased": moved.get(LedgerKind.PURCHASE, 0),
+            "outstanding": int(User.select(fn.COALESCE(fn.SUM(User.balance), 0)).scalar() or 0),
+        },
+    }

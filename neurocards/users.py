@@ -1,0 +1,38 @@
+"""Sellers: registration with the one-time welcome grant."""
+
+from __future__ import annotations
+
+from peewee import IntegrityError
+
+from . import credits
+from .db import database
+from .models import User
+
+__all__ = ["register", "set_language", "mark_blocked"]
+
+
+def register(user_id: int, language: str, welcome_credits: int) -> tuple[User, bool]:
+    """Return the seller, creating them (with the welcome grant) on first contact.
+
+    Safe to call concurrently and repeatedly: the user row is created once and
+    the welcome grant is keyed on the user id.
+    """
+    created = False
+    try:
+        with database.atomic():
+            User.create(id=user_id, language=language)
+            created = True
+    except IntegrityError:
+        pass
+    if created and welcome_credits:
+        credits.welcome(user_id, welcome_credits)
+    return User.get_by_id(user_id), created
+
+
+def set_language(user_id: int, language: str) -> None:
+    User.update(language=language).where(User.id == user_id).execute()
+
+
+def mark_blocked(user_id: int, blocked: bool = True) -> None:
+    """Record that the seller blocked (or unblocked) the bot."""
+    User.update(blocked=blocked).where(User.id == user_id).execute()

