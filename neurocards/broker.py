@@ -5,24 +5,39 @@ from __future__ import annotations
 
 import dramatiq
 from dramatiq.brokers.redis import RedisBroker
+from dramatiq.middleware import AsyncIO, CurrentMessage, default_middleware
 
-__all__ = ["build_broker", "HEARTBEAT_TIMEOUT_MS", "MAINTENANCE_CHANCE"]
-
-#: How long a worker may go without a heartbeat before its unacked messages are
-#: given to others (Dramatiq's default is 60 s, ours is half that).
-HEARTBEAT_TIMEOUT_MS = 30_000
-
-#: Out of a million broker commands, how many also sweep dead workers' messages.
-#: Dramatiq's default (1,000) can leave a quiet queue unswept for a long time.
-MAINTENANCE_CHANCE = 50_000
+__all__ = ["build_broker", "pipeline_middleware"]
 
 
-def build_broker(redis_url: str, *, middleware=None) -> RedisBroker:
-    """A Redis broker for ``redis_url``, installed as the global broker."""
+def pipeline_middleware() -> list:
+    """Dramatiq's defaults plus what the pipeline relies on."""
+    from .middleware import DeadLetterRefunds, RecordFailures
+
+    return [
+        *(middleware() for middleware in default_middleware),
+        CurrentMessage(),
+        AsyncIO(),
+        RecordFailures(),
+        DeadLetterRefunds(),
+    ]
+
+
+def build_broker(
+    redis_url: str, *, heartbeat_timeout_s: float = 30.0, maintenance_chance: int = 50_000, middleware=None
+) -> RedisBroker:
+    """A Redis broker for ``redis_url``, installed as the global broker.
+
+    ``heartbeat_timeout_s`` is how long a worker may go silent before its unacked
+    messages are given to others (Dramatiq's default is 60 s; ours, from
+    ``worker.heartbeat_timeout_s``, is 30 s).  ``maintenance_chance`` is how many
+    broker commands in a million also sweep dead workers' messages: Dramatiq's
+    default (1,000) can leave a quiet queue unswept for many minutes.
+    """
     broker = RedisBroker(
         url=redis_url,
-        heartbeat_timeout=HEARTBEAT_TIMEOUT_MS,
-        maintenance_chance=MAINTENANCE_CHANCE,
+        heartbeat_timeout=int(heartbeat_timeout_s * 1000),
+        maintenance_chance=maintenance_chance,
         middleware=middleware,
     )
     dramatiq.set_broker(broker)

@@ -110,6 +110,21 @@ def cmd_worker(settings, args) -> int:
     return 0  # not reached
 
 
+def cmd_sandbox(settings, args) -> int:
+    import asyncio
+
+    if not settings.sandbox_active:
+        print("sandbox: tokens and keys are set, so the real services are used; idling", flush=True)
+        return _idle()
+    from .sandbox.runner import serve_forever
+
+    try:
+        asyncio.run(serve_forever(settings))
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
 def _idle() -> int:
     """Wait quietly (so that honcho keeps the rest of the stack running)."""
     try:
@@ -147,6 +162,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_grant)
 
     sub.add_parser("redis", help="run the embedded redis-server (when redis.url is unset)").set_defaults(func=cmd_redis)
+
+    sub.add_parser("sandbox", help="run the local stand-ins for Telegram, KIE.AI and OpenAI").set_defaults(
+        func=cmd_sandbox
+    )
 
     p = sub.add_parser("worker", help="run the Dramatiq worker with processes/threads from settings")
     p.add_argument("--processes", type=int, default=0)

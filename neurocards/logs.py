@@ -6,7 +6,7 @@ import logging
 import re
 import sys
 
-__all__ = ["setup_logging", "SecretsFilter", "scrub"]
+__all__ = ["setup_logging", "SecretsFilter", "scrub", "job_logger"]
 
 #: A Telegram bot token wherever it appears (``bot<id>:<secret>`` in URLs too).
 TOKEN_PATTERN = re.compile(r"\d{5,}:[A-Za-z0-9_-]{20,}")
@@ -69,3 +69,13 @@ def _secrets_of(settings) -> tuple[str, ...]:
         settings.openai.api_key.get_secret_value(),
         settings.redis.url.get_secret_value(),
     )
+
+
+class _JobAdapter(logging.LoggerAdapter):
+    def process(self, msg, kwargs):
+        return f"job={self.extra['job']} {msg}", kwargs
+
+
+def job_logger(job_id, name: str = "neurocards.jobs") -> logging.LoggerAdapter:
+    """A logger whose every line carries ``job=<id>``."""
+    return _JobAdapter(logging.getLogger(name), {"job": job_id})

@@ -92,7 +92,9 @@ class Job(BaseModel):
 
     # pipeline
     prompt = TextField(default="")
+    step_token = CharField(max_length=64, default="")  # the message that made the last transition
     kie_task_id = CharField(max_length=128, default="", index=True)
+    poll_count = IntegerField(default=0)
     kie_attempts = IntegerField(default=0)
     kie_submitted_at = DateTimeField(null=True)
     callback_secret = CharField(max_length=64, default="")
@@ -118,6 +120,7 @@ class Job(BaseModel):
     delivering_at = DateTimeField(null=True)
     done_at = DateTimeField(null=True)
     failed_at = DateTimeField(null=True)
+    failure_notified_at = DateTimeField(null=True)
     updated_at = DateTimeField(default=utcnow)
 
     class Meta:

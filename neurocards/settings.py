@@ -111,12 +111,29 @@ class CreditsSettings(_Section):
 class WorkerSettings(_Section):
     processes: int = Field(1, ge=1)
     threads: int = Field(8, ge=1)
+    heartbeat_timeout_s: float = Field(30.0, gt=0)
+    maintenance_chance: int = Field(50_000, ge=0, le=1_000_000)
 
 
 class MetricsSettings(_Section):
     host: str = "127.0.0.1"
     worker_port: int = Field(9191, ge=0, le=65535)
     bot_port: int = Field(9192, ge=0, le=65535)
+
+
+class PipelineSettings(_Section):
+    enhance_time_limit_s: float = Field(120, gt=0)
+    submit_time_limit_s: float = Field(90, gt=0)
+    poll_time_limit_s: float = Field(60, gt=0)
+    download_time_limit_s: float = Field(300, gt=0)
+    deliver_time_limit_s: float = Field(300, gt=0)
+    notify_time_limit_s: float = Field(60, gt=0)
+    max_retries: int = Field(5, ge=0)
+    min_backoff_s: float = Field(5.0, gt=0)
+    max_backoff_s: float = Field(120.0, gt=0)
+    max_age_s: float = Field(3600, gt=0)
+    delivery_attempts: int = Field(3, ge=1)
+    openai_fallback: bool = True
 
 
 class SandboxSettings(_Section):
@@ -154,6 +171,7 @@ class Settings(BaseSettings):
     credits: CreditsSettings = CreditsSettings()
     worker: WorkerSettings = WorkerSettings()
     metrics: MetricsSettings = MetricsSettings()
+    pipeline: PipelineSettings = PipelineSettings()
     sandbox: SandboxSettings = SandboxSettings()
 
     #: The folder that relative paths are resolved against: the settings file's.

@@ -17,16 +17,24 @@ def test_an_upgrade_keeps_every_row(postgres_server):
     # Given a database at the first schema version, holding rows
     init_database(postgres_server.create_database())
     Runner(database.obj, directory=str(MIGRATIONS_DIR)).up("0001_initial")
-    assert pending_migrations() == ["0002_job_and_ledger_indexes"]
-    User.create(id=1, balance=2)
-    Job.create(user=1, chat_id=1, product_info="kettle")
+    assert pending_migrations() == ["0002_job_and_ledger_indexes", "0003_job_step_tracking"]
+    # (raw SQL: today's models have columns the first schema lacks)
+    database.execute_sql("INSERT INTO users (id, language, balance, blocked, created_at) VALUES (1, 'ru', 2, false, now())")
+    database.execute_sql(
+        "INSERT INTO jobs (id, user_id, chat_id, status, product_info, photo_path, photo_file_id, language, prompt,"
+        " kie_task_id, kie_attempts, callback_secret, result_url, video_path, video_bytes, delivery_attempts,"
+        " error_class, error_detail, video_file_id, created_at, updated_at) VALUES ("
+        " '6f1f6a9e-2a3b-4c5d-8e9f-0a1b2c3d4e5f', 1, 1, 'done', 'kettle', '', '', 'ru', '', '', 0, '', '', '', 0, 0,"
+        " '', '', '', now(), now())"
+    )
 
     # When the schema is upgraded
-    assert migrate() == ["0002_job_and_ledger_indexes"]
+    assert migrate() == ["0002_job_and_ledger_indexes", "0003_job_step_tracking"]
 
     # Then every row is still there
     assert User.get_by_id(1).balance == 2
-    assert Job.get().product_info == "kettle"
+    job = Job.get()
+    assert (job.product_info, job.poll_count, job.step_token) == ("kettle", 0, "")
     database.close()
 
 

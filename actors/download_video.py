@@ -1,0 +1,33 @@
+"""Stage 4: stream the finished mp4 to storage (size cap, content check, atomic rename)."""
+
+from __future__ import annotations
+
+from neurocards import jobs, services
+from neurocards.models import JobStatus
+from neurocards.pipeline import message_token, pipeline_actor
+from neurocards.settings import get_settings
+
+_settings = get_settings()
+
+
+@pipeline_actor(time_limit_s=_settings.pipeline.download_time_limit_s)
+def download_video(job_id: str) -> None:
+    job = jobs.get_job(job_id)
+    token = message_token()
+    if job is None:
+        return
+    if job.status == JobStatus.DELIVERING and job.step_token == token:
+        deliver_video.send(job_id)  # moved by this message before an interruption
+        return
+    if job.status != JobStatus.DOWNLOADING:
+        return
+    storage = services.storage()
+    path = storage.video_path(job.id)
+    size = storage.download_video(job.result_url, path, timeout_s=_settings.pipeline.download_time_limit_s)
+    if jobs.advance(job.id, JobStatus.DOWNLOADING, JobStatus.DELIVERING, token, video_path=str(path), video_bytes=size):
+        deliver_video.send(job_id)
+        notify_user.send(job_id, "progress")
+
+
+from .deliver_video import deliver_video  # noqa: E402
+from .notify_user import notify_user  # noqa: E402

@@ -1,0 +1,99 @@
+"""Stage 3: one status check of the KIE task, then a delayed re-send of itself.
+
+Polling never blocks a worker thread: each message is one HTTP call.  Messages
+carry the job's poll sequence number; only the message whose number matches
+the job's ``poll_count`` acts, so a duplicate message, or a poll sent early by
+KIE's callback, never starts a second chain.
+"""
+
+from __future__ import annotations
+
+from neurocards import jobs, limits, services
+from neurocards.clients.kie import TaskStatus
+from neurocards.errors import Kind, PipelineError, is_content_policy
+from neurocards.logs import job_logger
+from neurocards.models import Job, JobStatus, utcnow
+from neurocards.pipeline import defer, message_token, pipeline_actor
+from neurocards.settings import get_settings
+
+_settings = get_settings()
+
+#: How long to wait for a slot of KIE's poll limit (10/s).
+POLL_SLOT_WAIT_S = 0.5
+
+
+@pipeline_actor(time_limit_s=_settings.pipeline.poll_time_limit_s)
+def poll_generation(job_id: str, seq: int) -> None:
+    job = jobs.get_job(job_id)
+    token = message_token()
+    if job is None:
+        return
+    if job.step_token == token:  # this message moved the job, then was interrupted
+        _send_next(job)
+        return
+    if job.status != JobStatus.GENERATING or job.poll_count != seq or not _submitted(job):
+        return
+    if not limits.try_acquire(limits.kie_poll()):
+        defer(poll_generation, job_id, seq, delay_s=POLL_SLOT_WAIT_S)
+        return
+
+    status = services.kie_client().get_task(job.kie_task_id, _settings.kie.model)
+    this_poll = (Job.poll_count == seq) & (Job.kie_task_id == job.kie_task_id)
+    if status.state == "success":
+        if jobs.advance(job.id, JobStatus.GENERATING, JobStatus.DOWNLOADING, token, where=this_poll,
+                        result_url=status.result_url, poll_count=seq + 1):
+            download_video.send(job_id)
+            notify_user.send(job_id, "progress")
+    elif status.state == "failed":
+        _on_task_failed(job, status, this_poll, seq, token)
+    elif _elapsed_s(job) > _settings.kie.deadline_s:
+        _resubmit(job, this_poll, seq, token, reason=f"task {job.kie_task_id} passed its deadline")
+    elif jobs.update_in_state(job.id, JobStatus.GENERATING, where=this_poll, poll_count=seq + 1, step_token=token):
+        poll_generation.send_with_options(args=(job_id, seq + 1), delay=int(next_poll_delay_s(job) * 1000))
+
+
+def _submitted(job: Job) -> bool:
+    return bool(job.kie_task_id) and not job.kie_task_id.startswith("claim:")
+
+
+def _elapsed_s(job: Job) -> float:
+    return (utcnow() - job.kie_submitted_at).total_seconds() if job.kie_submitted_at else 0.0
+
+
+def next_poll_delay_s(job: Job) -> float:
+    """Sooner at first, then every ``poll_max_s``: a quarter of the time already waited."""
+    kie = _settings.kie
+    return min(kie.poll_max_s, max(kie.poll_first_s, _elapsed_s(job) / 4))
+
+
+def _on_task_failed(job: Job, status: TaskStatus, this_poll, seq: int, token: str) -> None:
+    detail = f"KIE task {status.task_id} failed: {status.fail_code} {status.fail_message}"
+    if is_content_policy(status.fail_message):
+        raise PipelineError("content_policy", detail, kind=Kind.USER)
+    _resubmit(job, this_poll, seq, token, reason=detail)
+
+
+def _resubmit(job: Job, this_poll, seq: int, token: str, *, reason: str) -> None:
+    """A new KIE task while attempts remain (DESIGN §6); then the job fails."""
+    if job.kie_attempts >= _settings.kie.max_attempts:
+        error_class = "generation_timeout" if "deadline" in reason else "generation_failed"
+        raise PipelineError(error_class, f"{reason}; {job.kie_attempts} attempts used")
+    job_logger(job.id).warning("%s; submitting a new task", reason)
+    if jobs.update_in_state(job.id, JobStatus.GENERATING, where=this_poll, kie_task_id="", result_url="",
+                            poll_count=seq + 1, step_token=token):
+        submit_generation.send(str(job.id))
+
+
+def _send_next(job: Job) -> None:
+    """Send again what this message sent after moving the job."""
+    if job.status == JobStatus.DOWNLOADING:
+        download_video.send(str(job.id))
+    elif job.status == JobStatus.GENERATING and not job.kie_task_id:
+        submit_generation.send(str(job.id))
+    elif job.status == JobStatus.GENERATING:
+        poll_generation.send_with_options(args=(str(job.id), job.poll_count), delay=int(next_poll_delay_s(job) * 1000))
+
+
+from .download_video import download_video  # noqa: E402
+from .notify_user import notify_user  # noqa: E402
+from .submit_generation import submit_generation  # noqa: E402

@@ -1,0 +1,112 @@
+"""Wire the bot: dispatcher, routers, middlewares, the web app, polling or webhook."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from aiogram import Bot, Dispatcher
+from aiogram.fsm.storage.redis import RedisStorage
+from aiogram.types import BotCommand
+from aiohttp import web
+from redis.asyncio import Redis
+
+from ..clients.telegram import create_bot
+from ..db import init_database
+from .metrics import BotMetrics
+from .middlewares import SellerMiddleware, ThrottleMiddleware, UpdateMetricsMiddleware
+from .polling_lock import PollingLock
+from .routers import account, admin, again, fallback, generate, start
+from .web import build_web_app
+
+__all__ = ["build_dispatcher", "run"]
+
+logger = logging.getLogger("neurocards.bot")
+
+COMMANDS = {
+    "ru": [("start", "Начать"), ("help", "Как это работает"), ("balance", "Баланс"),
+           ("history", "Мои видео"), ("lang", "Язык"), ("cancel", "Отменить")],
+    "en": [("start", "Start"), ("help", "How it works"), ("balance", "Balance"),
+           ("history", "My videos"), ("lang", "Language"), ("cancel", "Cancel")],
+}
+
+
+def build_dispatcher(settings, redis: Redis, metrics: BotMetrics) -> Dispatcher:
+    dispatcher = Dispatcher(storage=RedisStorage(redis), redis=redis)
+    for observer in (dispatcher.message, dispatcher.callback_query):
+        observer.outer_middleware(UpdateMetricsMiddleware(metrics.updates, metrics.handler_seconds))
+        observer.outer_middleware(ThrottleMiddleware(redis))
+        observer.outer_middleware(SellerMiddleware(settings.credits.welcome))
+    dispatcher.include_routers(
+        start.router,
+        admin.setup(settings.telegram.admin_ids),
+        account.router,
+        again.router,
+        generate.router,
+        fallback.router,
+    )
+    return dispatcher
+
+
+async def _set_commands(bot: Bot) -> None:
+    for language, commands in COMMANDS.items():
+        await bot.set_my_commands(
+            [BotCommand(command=name, description=description) for name, description in commands],
+            language_code=None if language == "ru" else language,
+        )
+
+
+async def run(settings) -> int:
+    init_database(settings.database_url)
+    import actors  # noqa: F401  (the broker the bot sends the first pipeline message through)
+
+    redis = Redis.from_url(settings.redis_url)
+    bot = create_bot(settings)
+    metrics = BotMetrics()
+    dispatcher = build_dispatcher(settings, redis, metrics)
+    runners = [await _serve(build_web_app(settings, bot, dispatcher, metrics), settings.telegram.web_host,
+                            settings.telegram.web_port, "web app")]
+    runners.append(await _serve(metrics.app(), settings.metrics.host, settings.metrics.bot_port, "metrics"))
+    try:
+        me = await bot.get_me()
+        await _set_commands(bot)
+        if settings.telegram.mode == "webhook":
+            return await _run_webhook(settings, bot, me)
+        return await _run_polling(bot, dispatcher, redis, me)
+    finally:
+        for runner in runners:
+            await runner.cleanup()
+        await bot.session.close()
+        await redis.aclose()
+
+
+async def _serve(app: web.Application, host: str, port: int, what: str) -> web.AppRunner:
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    logger.info("bot: %s on http://%s:%s", what, host, port)
+    return runner
+
+
+async def _run_polling(bot: Bot, dispatcher: Dispatcher, redis: Redis, me) -> int:
+    lock = PollingLock(redis, me.id)
+    if not await lock.acquire():
+        logger.error("bot: another instance is already polling as @%s; not starting a second one", me.username)
+        return 1
+    try:
+        await bot.delete_webhook(drop_pending_updates=False)
+        logger.info("bot: @%s long polling", me.username)
+        async with lock.kept():
+            await dispatcher.start_polling(bot, handle_signals=True, close_bot_session=False)
+    finally:
+        await lock.release()
+    return 0
+
+
+async def _run_webhook(settings, bot: Bot, me) -> int:
+    secret = settings.telegram.webhook_secret.get_secret_value() or None
+    url = settings.telegram.webhook_url.rstrip("/") + "/telegram/webhook"
+    await bot.set_webhook(url, secret_token=secret, drop_pending_updates=False)
+    logger.info("bot: @%s receiving updates by webhook", me.username)
+    await asyncio.Event().wait()
+    return 0

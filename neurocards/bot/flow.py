@@ -1,0 +1,99 @@
+"""Starting a job from the bot: checks, debit, status message, first pipeline message.
+
+Handlers call :func:`start_generation` and turn its exceptions into answers:
+``InsufficientCredits`` and ``TooManyJobsInFlight`` (nothing was written) or
+``PhotoProblem`` (the photo was refused before anything was charged).
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import uuid
+from pathlib import Path
+
+from aiogram import Bot
+
+from .. import jobs, services
+from ..models import Job, User
+from ..settings import get_settings
+from ..status import status_text
+from .keyboards import again_keyboard
+from .photos import ACCEPTED_MIME_TYPES, inspect_image
+
+__all__ = ["start_generation", "download_photo"]
+
+logger = logging.getLogger("neurocards.bot.flow")
+
+
+async def download_photo(bot: Bot, file_id: str) -> bytes:
+    buffer = io.BytesIO()
+    await bot.download(file_id, destination=buffer)
+    return buffer.getvalue()
+
+
+async def start_generation(
+    bot: Bot,
+    user: User,
+    chat_id: int,
+    product_info: str,
+    *,
+    photo_file_id: str = "",
+    photo_bytes: bytes | None = None,
+    parent: Job | None = None,
+    job_id: uuid.UUID | None = None,
+) -> Job:
+    """Create the job (its credit debited) and send it down the pipeline.
+
+    The photo comes as bytes already fetched, or from ``parent`` ("Generate
+    again": the same photo, no new download).  ``job_id`` makes a retried start
+    (the same update delivered twice) start one job.
+    """
+    settings = get_settings()
+    job_id = job_id or uuid.uuid4()
+    if parent is not None:
+        photo_path, photo_file_id = parent.photo_path, parent.photo_file_id
+    else:
+        info = inspect_image(photo_bytes or b"")
+        photo_path = str(services.storage().save_photo(job_id, photo_bytes, info.suffix))
+    try:
+        job = jobs.start_job(
+            user_id=user.id,
+            chat_id=chat_id,
+            product_info=product_info,
+            language=user.language,
+            price=settings.credits.price,
+            max_in_flight=settings.telegram.max_jobs_in_flight,
+            photo_path=photo_path,
+            photo_file_id=photo_file_id,
+            parent=parent,
+            job_id=job_id,
+        )
+    except Exception:
+        if parent is None:
+            Path(photo_path).unlink(missing_ok=True)
+        raise
+    if job.status_message_id is None:
+        await _send_status_message(bot, job)
+    _send_to_pipeline(job)
+    return job
+
+
+async def _send_status_message(bot: Bot, job: Job) -> None:
+    """The message the workers edit as the job moves; the job goes on without it."""
+    try:
+        message = await bot.send_message(job.chat_id, status_text(job), reply_markup=again_keyboard(job.language, job.id))
+    except Exception:
+        logger.warning("job=%s status message not sent", job.id, exc_info=True)
+        return
+    Job.update(status_message_id=message.message_id).where(Job.id == job.id).execute()
+
+
+def _send_to_pipeline(job: Job) -> None:
+    from actors import enhance_prompt
+
+    enhance_prompt.send(str(job.id))
+
+
+def suffix_of(mime_type: str | None) -> str | None:
+    return ACCEPTED_MIME_TYPES.get((mime_type or "").lower())

@@ -1,0 +1,56 @@
+"""Buttons and typed callback data, in one place for the bot and the workers."""
+
+from __future__ import annotations
+
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import InlineKeyboardMarkup
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from ..texts import text
+
+__all__ = ["JobAction", "SkipInfo", "SetLanguage", "again_keyboard", "try_again_keyboard", "skip_keyboard",
+           "language_keyboard", "resend_keyboard"]
+
+
+class JobAction(CallbackData, prefix="job"):
+    """A button about one job: ``again`` (a new job from its photo) or ``resend`` (its video)."""
+
+    action: str
+    job_id: str
+
+
+class SkipInfo(CallbackData, prefix="skip"):
+    """"Skip" under the question for a product description."""
+
+
+class SetLanguage(CallbackData, prefix="lang"):
+    language: str
+
+
+def _one_button(label: str, data: CallbackData) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=label, callback_data=data)
+    return builder.as_markup()
+
+
+def again_keyboard(language: str, job_id) -> InlineKeyboardMarkup:
+    return _one_button(text(language, "button.again"), JobAction(action="again", job_id=str(job_id)))
+
+
+def try_again_keyboard(language: str, job_id) -> InlineKeyboardMarkup:
+    return _one_button(text(language, "button.try_again"), JobAction(action="again", job_id=str(job_id)))
+
+
+def resend_keyboard(language: str, job_id) -> InlineKeyboardMarkup:
+    return _one_button(text(language, "button.resend"), JobAction(action="resend", job_id=str(job_id)))
+
+
+def skip_keyboard(language: str) -> InlineKeyboardMarkup:
+    return _one_button(text(language, "button.skip"), SkipInfo())
+
+
+def language_keyboard() -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(text="Русский", callback_data=SetLanguage(language="ru"))
+    builder.button(text="English", callback_data=SetLanguage(language="en"))
+    return builder.adjust(2).as_markup()

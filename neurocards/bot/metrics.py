@@ -1,0 +1,38 @@
+"""The bot's own metrics: updates handled and handler latency, served on
+``metrics.host:metrics.bot_port`` (loopback by default)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+
+__all__ = ["BotMetrics"]
+
+
+class BotMetrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.updates = Counter(
+            "neurocards_bot_updates_total", "Updates handled by the bot, by type and outcome.",
+            ["update_type", "outcome"], registry=self.registry,
+        )
+        self.handler_seconds = Histogram(
+            "neurocards_bot_handler_seconds", "Time spent handling one update.",
+            ["update_type"], registry=self.registry,
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+        )
+        self.kie_callbacks = Counter(
+            "neurocards_kie_callbacks_total", "KIE callbacks received, by outcome.",
+            ["outcome"], registry=self.registry,
+        )
+
+    def exposition(self) -> bytes:
+        return generate_latest(self.registry)
+
+    def app(self) -> web.Application:
+        async def metrics(request: web.Request) -> web.Response:
+            return web.Response(body=self.exposition(), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+        app = web.Application()
+        app.router.add_get("/metrics", metrics)
+        return app

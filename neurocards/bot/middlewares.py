@@ -1,0 +1,96 @@
+"""Cross-cutting concerns of the bot, as aiogram middlewares."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiogram import BaseMiddleware
+from aiogram.types import CallbackQuery, Message, TelegramObject
+from redis.asyncio import Redis
+
+from ..models import User
+from ..texts import language_of, text
+from ..users import register
+
+__all__ = ["SellerMiddleware", "ThrottleMiddleware", "UpdateMetricsMiddleware"]
+
+logger = logging.getLogger("neurocards.bot")
+
+Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
+
+
+class SellerMiddleware(BaseMiddleware):
+    """Registers the seller on first contact (welcome credits, once) and puts
+    ``seller`` (our :class:`User`) and ``lang`` into the handler's data."""
+
+    def __init__(self, welcome_credits: int) -> None:
+        self.welcome_credits = welcome_credits
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        tg_user = data.get("event_from_user")
+        if tg_user is None or tg_user.is_bot:
+            return await handler(event, data)
+        seller, created = register(tg_user.id, language_of(tg_user.language_code), self.welcome_credits)
+        if seller.blocked:  # they are writing to us again, so they unblocked the bot
+            User.update(blocked=False).where(User.id == seller.id).execute()
+            seller.blocked = False
+        data["seller"] = seller
+        data["seller_is_new"] = created
+        data["lang"] = seller.language
+        return await handler(event, data)
+
+
+class ThrottleMiddleware(BaseMiddleware):
+    """At most ``limit`` messages and button presses per seller per ``window_s``,
+    counted in Redis so that every bot instance shares the count.  The first
+    refusal in a window is answered; the rest are dropped quietly."""
+
+    def __init__(self, redis: Redis, *, limit: int = 5, window_s: int = 2) -> None:
+        self.redis = redis
+        self.limit = limit
+        self.window_s = window_s
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        tg_user = data.get("event_from_user")
+        if tg_user is None or (isinstance(event, Message) and event.media_group_id):
+            return await handler(event, data)  # an album's photos come together; one is used
+        key = f"neurocards:throttle:{tg_user.id}:{int(time.time()) // self.window_s}"
+        async with self.redis.pipeline(transaction=True) as pipe:
+            count, _ = await pipe.incr(key).expire(key, self.window_s * 2).execute()
+        if count <= self.limit:
+            return await handler(event, data)
+        if count == self.limit + 1:
+            await self._answer(event, data)
+        logger.info("throttled user=%s count=%s", tg_user.id, count)
+        return None
+
+    async def _answer(self, event: TelegramObject, data: dict[str, Any]) -> None:
+        lang = language_of(getattr(data.get("event_from_user"), "language_code", None))
+        if isinstance(event, Message):
+            await event.answer(text(lang, "throttled"))
+        elif isinstance(event, CallbackQuery):
+            await event.answer(text(lang, "throttled"))
+
+
+class UpdateMetricsMiddleware(BaseMiddleware):
+    """Counts updates by type and outcome and times the handlers (the bot's own metrics)."""
+
+    def __init__(self, updates, latency) -> None:
+        self.updates = updates
+        self.latency = latency
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        kind = type(event).__name__
+        started = time.perf_counter()
+        outcome = "ok"
+        try:
+            return await handler(event, data)
+        except Exception:
+            outcome = "error"
+            raise
+        finally:
+            self.updates.labels(kind, outcome).inc()
+            self.latency.labels(kind).observe(time.perf_counter() - started)

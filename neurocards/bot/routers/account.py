@@ -1,0 +1,49 @@
+"""/balance and /history."""
+
+from __future__ import annotations
+
+from aiogram import Router
+from aiogram.filters import Command
+from aiogram.types import Message
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from ... import credits
+from ...models import Job, JobStatus, User
+from ...settings import get_settings
+from ...status import info_label
+from ...texts import text
+from ..keyboards import JobAction
+
+router = Router(name="account")
+
+HISTORY_SIZE = 10
+MOVEMENTS_SHOWN = 5
+
+
+@router.message(Command("balance"))
+async def show_balance(message: Message, seller: User, lang: str) -> None:
+    lines = [text(lang, "balance", balance=credits.balance_of(seller.id), price=get_settings().credits.price)]
+    movements = credits.recent_movements(seller.id, MOVEMENTS_SHOWN)
+    lines.append(text(lang, "balance.movements") if movements else text(lang, "balance.none"))
+    for entry in movements:
+        lines.append(text(lang, "balance.line", date=f"{entry.created_at:%d.%m %H:%M}", amount=f"{entry.amount:+d}",
+                          label=text(lang, f"ledger.{entry.kind}")))
+    await message.answer("\n".join(lines))
+
+
+@router.message(Command("history"))
+async def show_history(message: Message, seller: User, lang: str) -> None:
+    recent = list(Job.select().where(Job.user == seller.id).order_by(Job.created_at.desc()).limit(HISTORY_SIZE))
+    if not recent:
+        await message.answer(text(lang, "history.empty"))
+        return
+    lines = [text(lang, "history.title")]
+    buttons = InlineKeyboardBuilder()
+    for number, job in enumerate(recent, 1):
+        lines.append(text(lang, "history.line", number=number, date=f"{job.created_at:%d.%m %H:%M}",
+                          status=text(lang, f"job.status.{job.status}"), info=info_label(job)))
+        if job.status == JobStatus.DONE:
+            buttons.button(text=text(lang, "history.resend", number=number),
+                           callback_data=JobAction(action="resend", job_id=str(job.id)))
+    delivered = any(job.status == JobStatus.DONE for job in recent)
+    await message.answer("\n".join(lines), reply_markup=buttons.adjust(5).as_markup() if delivered else None)

@@ -1,0 +1,85 @@
+"""Operator commands, for ``telegram.admin_ids`` only: /stats, /grant, /job.
+Anyone else falls through to the unknown-command answer."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+
+from aiogram import F, Router
+from aiogram.filters import Command, CommandObject
+from aiogram.types import Message
+from redis.asyncio import Redis
+
+from ... import credits, jobs
+from ...models import User, utcnow
+from ...stats import stats
+
+router = Router(name="admin")
+
+QUEUES = ("pipeline", "pipeline.DQ", "pipeline.XQ")
+
+
+def setup(admin_ids: list[int]) -> Router:
+    """Let only the operators through this router."""
+    router.message.filter(F.from_user.id.in_(set(admin_ids)))
+    return router
+
+
+@router.message(Command("stats"))
+async def show_stats(message: Message, redis: Redis) -> None:
+    today = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
+    report = stats(since=today)
+    by_status = report["jobs"]["by_status"]
+    in_flight = sum(n for status, n in by_status.items() if status not in ("done", "failed"))
+    depths = {queue: await redis.llen(f"dramatiq:{queue}") for queue in QUEUES}
+    lines = [
+        f"<b>Today (UTC)</b>: {report['jobs']['total']} jobs",
+        f"done {by_status['done']}, failed {by_status['failed']}, in flight {in_flight}",
+        f"credits: debited {report['credits']['debited']}, refunded {report['credits']['refunded']}",
+        "queues: " + ", ".join(f"{queue} {depth}" for queue, depth in depths.items()),
+        f"sellers: {report['users']}",
+    ]
+    await message.answer("\n".join(lines))
+
+
+@router.message(Command("grant"))
+async def grant_credits(message: Message, command: CommandObject) -> None:
+    parts = (command.args or "").split()
+    if len(parts) != 2 or not all(part.lstrip("-").isdigit() for part in parts) or int(parts[1]) == 0:
+        await message.answer("Usage: /grant &lt;telegram_id&gt; &lt;credits&gt; (credits may be negative, not 0)")
+        return
+    user_id, amount = int(parts[0]), int(parts[1])
+    if User.get_or_none(User.id == user_id) is None:
+        await message.answer(f"No seller with id {user_id}.")
+        return
+    try:
+        credits.grant(user_id, amount, reason=f"admin {message.from_user.id} via /grant")
+    except credits.InsufficientCredits as exc:
+        await message.answer(f"Refused: seller {user_id} has only {exc.balance} credits.")
+        return
+    await message.answer(f"Granted {amount:+d} to {user_id}; balance now {credits.balance_of(user_id)}.")
+
+
+@router.message(Command("job"))
+async def show_job(message: Message, command: CommandObject) -> None:
+    job = jobs.get_job((command.args or "").strip())
+    if job is None:
+        await message.answer("Usage: /job &lt;job id&gt; (no such job)")
+        return
+    stamps = [(name, getattr(job, f"{name}_at")) for name in
+              ("created", "enhancing", "generating", "downloading", "delivering", "done", "failed")]
+    lines = [
+        f"<b>Job</b> <code>{job.id}</code>",
+        f"seller {job.user_id}, status <b>{job.status}</b>",
+        f"KIE task {html.escape(job.kie_task_id) or '—'}, attempts {job.kie_attempts}, deliveries {job.delivery_attempts}",
+    ]
+    lines += [f"{name}: {_when(at)}" for name, at in stamps if at is not None]
+    lines += [f"{stage}: {seconds:.1f} s" for stage, seconds in jobs.stage_durations(job).items()]
+    if job.error_class:
+        lines.append(f"error: {job.error_class} — {html.escape(job.error_detail[:300])}")
+    await message.answer("\n".join(lines))
+
+
+def _when(at: dt.datetime) -> str:
+    return f"{at:%Y-%m-%d %H:%M:%S}"

@@ -1,0 +1,165 @@
+"""The photo flow: a product photo (or an image sent as a file) with a caption
+starts a job at once; without one, the bot asks for a line about the product."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from aiogram import Bot, F, Router
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.filters import StateFilter
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, Message
+from redis.asyncio import Redis
+
+from ... import credits
+from ...credits import InsufficientCredits
+from ...jobs import TooManyJobsInFlight, jobs_in_flight
+from ...models import User
+from ...settings import get_settings
+from ...texts import text
+from ..flow import download_photo, start_generation, suffix_of
+from ..keyboards import SkipInfo, skip_keyboard
+from ..photos import PhotoProblem, check_size
+
+router = Router(name="generate")
+logger = logging.getLogger("neurocards.bot.generate")
+
+#: Namespace of job ids derived from the update that started them (a redelivered
+#: update starts the same job, not a second one).
+JOB_IDS = uuid.UUID("5b7f3c1e-8a43-4d0e-9c56-6f2f8e1d2a90")
+
+
+class NewJob(StatesGroup):
+    product_info = State()
+
+
+@router.message(F.photo)
+async def take_photo(message: Message, bot: Bot, seller: User, lang: str, state: FSMContext, redis: Redis) -> None:
+    if not await _first_of_album(message, redis, lang):
+        return
+    largest = message.photo[-1]
+    await _take_image(message, bot, seller, lang, state, largest.file_id,
+                      lambda: check_size(largest.file_size, largest.width, largest.height))
+
+
+@router.message(F.document)
+async def take_document(message: Message, bot: Bot, seller: User, lang: str, state: FSMContext, redis: Redis) -> None:
+    document = message.document
+    if suffix_of(document.mime_type) is None:
+        key = "photo.video" if (document.mime_type or "").startswith("video/") else "photo.wrong_type"
+        await message.answer(text(lang, key))
+        return
+    if not await _first_of_album(message, redis, lang):
+        return
+    await _take_image(message, bot, seller, lang, state, document.file_id, lambda: check_size(document.file_size))
+
+
+async def _take_image(message, bot, seller, lang, state, file_id, check) -> None:
+    try:
+        check()
+    except PhotoProblem as problem:
+        await message.answer(text(lang, problem.key, **problem.values))
+        return
+    info = (message.caption or "").strip()
+    if not info:
+        await _ask_for_info(message, lang, state, file_id)
+        return
+    if not await _info_fits(message, lang, info):
+        await _ask_for_info(message, lang, state, file_id, already_asked=True)
+        return
+    await state.clear()
+    await _generate(message, bot, seller, lang, file_id, info, job_key=f"{message.chat.id}:{message.message_id}")
+
+
+async def _ask_for_info(message: Message, lang: str, state: FSMContext, file_id: str, already_asked=False) -> None:
+    await state.set_state(NewJob.product_info)
+    await state.update_data(photo_file_id=file_id, photo_message_id=message.message_id)
+    if not already_asked:
+        await message.answer(text(lang, "ask_info"), reply_markup=skip_keyboard(lang))
+
+
+async def _info_fits(message: Message, lang: str, info: str) -> bool:
+    limit = get_settings().telegram.max_product_info_chars
+    if len(info) > limit:
+        await message.answer(text(lang, "info_too_long", length=len(info), limit=limit))
+        return False
+    return True
+
+
+@router.message(NewJob.product_info, F.text & ~F.text.startswith("/"))
+async def take_product_info(message: Message, bot: Bot, seller: User, lang: str, state: FSMContext) -> None:
+    info = message.text.strip()
+    if not info:
+        await message.answer(text(lang, "info_empty"))
+        return
+    if not await _info_fits(message, lang, info):
+        return
+    data = await state.get_data()
+    await state.clear()
+    await _generate(message, bot, seller, lang, data["photo_file_id"], info,
+                    job_key=f"{message.chat.id}:{data['photo_message_id']}")
+
+
+@router.message(NewJob.product_info, ~F.text)
+async def remind_product_info(message: Message, lang: str) -> None:
+    await message.answer(text(lang, "ask_info.waiting"), reply_markup=skip_keyboard(lang))
+
+
+@router.callback_query(SkipInfo.filter(), StateFilter(NewJob.product_info))
+async def skip_product_info(query: CallbackQuery, bot: Bot, seller: User, lang: str, state: FSMContext) -> None:
+    data = await state.get_data()
+    await state.clear()
+    await query.answer()
+    await query.message.edit_reply_markup(reply_markup=None)
+    await _generate(query.message, bot, seller, lang, data["photo_file_id"], "",
+                    job_key=f"{query.message.chat.id}:{data['photo_message_id']}")
+
+
+@router.callback_query(SkipInfo.filter())
+async def skip_without_photo(query: CallbackQuery, lang: str) -> None:
+    await query.answer(text(lang, "callback.unknown"))
+
+
+async def _generate(message: Message, bot: Bot, seller: User, lang: str, file_id: str, info: str, *, job_key: str):
+    """Refuse early what would fail anyway, then start the job."""
+    settings = get_settings()
+    if credits.balance_of(seller.id) < settings.credits.price:
+        await message.answer(_no_credits(lang, seller.id))
+        return
+    in_flight = jobs_in_flight(seller.id)
+    if in_flight >= settings.telegram.max_jobs_in_flight:
+        await message.answer(text(lang, "too_many_jobs", in_flight=in_flight))
+        return
+    try:
+        photo = await download_photo(bot, file_id)
+        await start_generation(bot, seller, message.chat.id, info, photo_file_id=file_id, photo_bytes=photo,
+                               job_id=uuid.uuid5(JOB_IDS, job_key))
+    except PhotoProblem as problem:
+        await message.answer(text(lang, problem.key, **problem.values))
+    except TelegramBadRequest as exc:
+        if "too big" not in exc.message:
+            raise
+        await message.answer(text(lang, "photo.too_big", size_mb="> 20"))
+    except InsufficientCredits:
+        await message.answer(_no_credits(lang, seller.id))
+    except TooManyJobsInFlight as exc:
+        await message.answer(text(lang, "too_many_jobs", in_flight=exc.in_flight))
+
+
+def _no_credits(lang: str, user_id: int) -> str:
+    settings = get_settings()
+    return text(lang, "no_credits", balance=credits.balance_of(user_id), price=settings.credits.price,
+                support=settings.telegram.support_contact)
+
+
+async def _first_of_album(message: Message, redis: Redis, lang: str) -> bool:
+    """Of an album's photos only the first is used; the seller is told so once."""
+    if not message.media_group_id:
+        return True
+    first = await redis.set(f"neurocards:album:{message.media_group_id}", 1, nx=True, ex=120)
+    if first:
+        await message.answer(text(lang, "album"))
+    return bool(first)

@@ -1,0 +1,190 @@
+"""The OpenAI client that writes a video prompt from a product photo and the seller's line.
+
+Synchronous on purpose: it runs in Dramatiq worker threads.  It knows nothing of
+jobs, credits or the database; errors from ``openai`` (rate limits, timeouts,
+bad requests, bad keys...) propagate unchanged, for the caller's error taxonomy
+to classify.  The SDK's own retries are off by default because the pipeline
+retries through Dramatiq.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import logging
+import string
+from importlib import resources
+from typing import Any
+
+import openai
+from openai.types.chat import ChatCompletion, ChatCompletionMessageParam
+
+__all__ = [
+    "PromptWriter",
+    "PromptWriterError",
+    "EmptyPrompt",
+    "ContentFiltered",
+    "fallback_prompt",
+    "cap_text",
+]
+
+#: The template file: system instructions, a ``[user]`` line, then the user text.
+TEMPLATE_FILE = "video_prompt.txt"
+#: The line that separates the system instructions from the user text in the template.
+USER_MARKER = "\n[user]\n"
+#: The longest prompt we hand on; the template asks for 900, video models take ~1000.
+MAX_PROMPT_CHARS = 900
+#: What the model is told when the seller wrote nothing.
+NO_INFO = "(no description: rely on the photo)"
+#: How a model's refusal written as plain text starts (lower-cased).
+REFUSAL_OPENINGS = ("i'm sorry", "i’m sorry", "i am sorry", "sorry, i can", "i can't", "i can’t", "i cannot")
+
+
+class PromptWriterError(Exception):
+    """The model answered, but not with a usable prompt."""
+
+
+class EmptyPrompt(PromptWriterError):
+    """The answer was empty or a refusal."""
+
+
+class ContentFiltered(PromptWriterError):
+    """OpenAI's content filter stopped the answer (finish_reason ``content_filter``)."""
+
+
+class PromptWriter:
+    """Writes one English image-to-video prompt per product photo with a vision model.
+
+    ``timeout_s`` bounds each request; ``max_info_chars`` caps the seller's line
+    (the bot's limit, so a long paste cannot blow up the request).
+    """
+
+    logger = logging.getLogger(f"{__name__}.PromptWriter")
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        model: str,
+        timeout_s: float = 60.0,
+        max_info_chars: int = 500,
+        max_retries: int = 0,
+    ) -> None:
+        self.base_url = base_url
+        self.model = model
+        self.max_info_chars = max_info_chars
+        self._client = openai.OpenAI(base_url=base_url, api_key=api_key, timeout=timeout_s, max_retries=max_retries)
+
+    def __repr__(self) -> str:
+        return f"PromptWriter(base_url={self.base_url!r}, model={self.model!r})"
+
+    def write_prompt(self, image: bytes, mime_type: str, product_info: str) -> str:
+        """The model's prompt for ``image`` (raw bytes of type ``mime_type``), stripped.
+
+        Raises :class:`ContentFiltered` or :class:`EmptyPrompt` when the answer is
+        unusable, and whatever ``openai`` raises when the request fails.
+        """
+        info = cap_text(product_info, self.max_info_chars) or NO_INFO
+        completion = self._client.chat.completions.create(
+            model=self.model,
+            messages=build_messages(image, mime_type, info),
+        )
+        prompt = prompt_of(completion)
+        self.logger.debug("Wrote a %d-char prompt (%s).", len(prompt), describe(completion))
+        return prompt
+
+    def close(self) -> None:
+        """Close the HTTP connections."""
+        self._client.close()
+
+    def __enter__(self) -> PromptWriter:
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()
+
+
+def build_messages(image: bytes, mime_type: str, product_info: str) -> list[ChatCompletionMessageParam]:
+    """The system instructions, then the seller's line and the photo as a data URL.
+
+    The seller's text goes in the user message, never the system one, so it
+    cannot pose as our instructions.
+    """
+    system, user = load_template()
+    data_url = f"data:{mime_type};base64,{base64.b64encode(image).decode('ascii')}"
+    return [
+        {"role": "system", "content": system},
+        {
+            "role": "user",
+            "content": [
+                {"type": "text", "text": user.substitute(product_info=product_info)},
+                {"type": "image_url", "image_url": {"url": data_url, "detail": "auto"}},
+            ],
+        },
+    ]
+
+
+@functools.cache
+def load_template() -> tuple[str, string.Template]:
+    """The system instructions and the user-text template from ``video_prompt.txt``."""
+    text = resources.files(__package__).joinpath(TEMPLATE_FILE).read_text("utf-8")
+    system, marker, user = text.partition(USER_MARKER)
+    if not marker:
+        raise RuntimeError(f"{TEMPLATE_FILE} has no {USER_MARKER.strip()} line")
+    return system.strip(), string.Template(user.strip())
+
+
+def prompt_of(completion: ChatCompletion) -> str:
+    """The usable prompt in ``completion``, capped at :data:`MAX_PROMPT_CHARS`."""
+    request = describe(completion)
+    if not completion.choices:
+        raise EmptyPrompt(f"the answer has no choices ({request})")
+    choice = completion.choices[0]
+    if choice.finish_reason == "content_filter":
+        raise ContentFiltered(f"the content filter stopped the answer ({request})")
+    if choice.message.refusal:
+        raise EmptyPrompt(f"the model refused ({request})")
+    prompt = (choice.message.content or "").strip()
+    if not prompt:
+        raise EmptyPrompt(f"the answer is empty ({request})")
+    if prompt.lower().startswith(REFUSAL_OPENINGS):
+        raise EmptyPrompt(f"the model refused in plain text ({request})")
+    return cap_text(prompt, MAX_PROMPT_CHARS)
+
+
+def describe(completion: ChatCompletion) -> str:
+    """Which model and request answered, for messages and support tickets."""
+    return f"model {completion.model}, request {getattr(completion, '_request_id', None)}"
+
+
+def cap_text(text: str, max_chars: int) -> str:
+    """``text`` stripped, on one line, and at most ``max_chars`` long.
+
+    Longer text is cut at the last word boundary that fits and ends with "…",
+    so the model never sees half a word.
+    """
+    text = " ".join(text.split())
+    if len(text) <= max_chars:
+        return text
+    cut = text[: max_chars - 1]
+    if text[max_chars - 1] != " " and " " in cut:
+        cut = cut.rsplit(" ", 1)[0]
+    return cut.rstrip(" ,;:.-") + "…"
+
+
+def fallback_prompt(product_info: str) -> str:
+    """A decent prompt written without the model, for when OpenAI is unavailable.
+
+    Deterministic: the same line always gives the same prompt.  The seller's
+    line is quoted as-is (in any language) so the video model knows the product.
+    """
+    info = cap_text(product_info, 200).replace('"', "'")
+    product = f'the product from the photo ("{info}")' if info else "the product from the photo"
+    return (
+        f"Slow, smooth cinematic dolly-in on {product}, standing at the center of a clean, "
+        "softly lit studio set with a seamless backdrop. A gentle band of light sweeps across "
+        "the product, revealing its material, colour and texture, while faint dust particles "
+        "drift in the background and the depth of field stays shallow. The product stays "
+        "exactly as in the photo, sharp and centered for the whole shot. Vertical 9:16 framing, "
+        "8 seconds, one continuous camera move, no cuts, no text overlays, no logos, no people."
+    )

@@ -1,0 +1,103 @@
+"""Where photos and videos live, and the streamed, capped, checked video download."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+
+import httpx
+
+from .errors import Kind, PipelineError
+
+__all__ = ["Storage", "is_mp4"]
+
+#: Content types a video download may come with; anything else (an HTML error page…) is refused.
+VIDEO_CONTENT_TYPES = ("video/mp4", "video/quicktime", "application/octet-stream", "binary/octet-stream", "")
+
+#: A browser-like User-Agent: result hosts behind Cloudflare refuse bare clients (API_FACTS §1.8).
+USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64) Neurocards/0.1"
+
+
+def is_mp4(head: bytes) -> bool:
+    """An ISO base media file starts with a box whose type is ``ftyp``."""
+    return len(head) >= 12 and head[4:8] == b"ftyp"
+
+
+class Storage:
+    def __init__(self, root: Path, *, max_video_bytes: int) -> None:
+        self.root = Path(root)
+        self.max_video_bytes = max_video_bytes
+
+    def photo_path(self, job_id, suffix: str = ".jpg") -> Path:
+        return self._dir("photos") / f"{job_id}{suffix}"
+
+    def video_path(self, job_id) -> Path:
+        return self._dir("videos") / f"{job_id}.mp4"
+
+    def _dir(self, name: str) -> Path:
+        path = self.root / name
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def save_photo(self, job_id, data: bytes, suffix: str = ".jpg") -> Path:
+        path = self.photo_path(job_id, suffix)
+        _write_atomically(path, [data])
+        return path
+
+    def download_video(self, url: str, dest: Path, *, timeout_s: float = 60.0, transport=None) -> int:
+        """Stream ``url`` to ``dest``; return its size.
+
+        The body goes to a temporary file beside ``dest`` and is renamed only
+        once it is whole, within the size cap and starts like an mp4, so a half
+        written or wrong file is never delivered.
+        """
+        timeout = httpx.Timeout(timeout_s, connect=min(timeout_s, 15.0))
+        with httpx.Client(timeout=timeout, transport=transport, follow_redirects=True,
+                          headers={"User-Agent": USER_AGENT}) as client:
+            with client.stream("GET", url) as response:
+                response.raise_for_status()
+                self._check_headers(response)
+                return _write_atomically(dest, self._capped(response.iter_bytes(65536)))
+
+    def _check_headers(self, response: httpx.Response) -> None:
+        content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
+        if content_type not in VIDEO_CONTENT_TYPES:
+            raise PipelineError("video_invalid", f"result has content type {content_type!r}")
+        length = response.headers.get("content-length")
+        if length and length.isdigit() and int(length) > self.max_video_bytes:
+            raise PipelineError("video_too_large", f"result is {int(length)} bytes, cap {self.max_video_bytes}")
+
+    def _capped(self, chunks):
+        total, head = 0, b""
+        for chunk in chunks:
+            total += len(chunk)
+            if total > self.max_video_bytes:
+                raise PipelineError("video_too_large", f"result exceeds the cap of {self.max_video_bytes} bytes")
+            if len(head) < 12:
+                head += chunk[: 12 - len(head)]
+                if len(head) >= 12 and not is_mp4(head):
+                    raise PipelineError("video_invalid", "result is not an mp4")
+            yield chunk
+        if not is_mp4(head):
+            raise PipelineError("video_invalid", "result is empty or not an mp4", kind=Kind.SYSTEM)
+
+
+def _write_atomically(dest: Path, chunks) -> int:
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
+    size = 0
+    try:
+        with os.fdopen(fd, "wb") as out:
+            for chunk in chunks:
+                out.write(chunk)
+                size += len(chunk)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, dest)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    return size

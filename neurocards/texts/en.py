@@ -1,0 +1,123 @@
+"""The English catalogue (for ``language_code`` en)."""
+
+TEXTS = {
+    # /start, /help
+    "start": (
+        "Hi! I turn a product photo into a short vertical promo video.\n"
+        "1. Send a photo of the product with a line about it as the caption.\n"
+        "2. Get the video in 4-5 minutes. One video costs {price} cr.; you have {balance} cr."
+    ),
+    "start.welcome": "🎁 Here are {credits} free credits for your first videos.",
+    "help": (
+        "<b>How it works</b>\n"
+        "Send a product photo (JPG, PNG or WebP, at least 256 px, up to 20 MB) with a caption saying "
+        "what it is and why it's good. Without a caption I'll ask for one. The video is ready in 4-5 minutes.\n\n"
+        "One video costs {price} cr. If a video fails, the credit comes back by itself.\n\n"
+        "/balance — balance and recent movements\n"
+        "/history — your last 10 videos\n"
+        "/lang — language\n"
+        "/cancel — cancel what you're typing\n"
+        "Questions: {support}"
+    ),
+    "lang.choose": "Choose your language:",
+    "lang.set": "Done, English it is.",
+    "cancel.done": "Cancelled. Send a product photo whenever you're ready.",
+    "cancel.nothing": "Nothing to cancel. Send a product photo to start.",
+    "unknown_command": "I don't know that command. /help shows what I can do.",
+    "send_photo": "Send a product photo with a caption and I'll make a video.",
+
+    # the photo flow
+    "ask_info": "Nice photo! In one line, what is the product and why is it good? Or press Skip.",
+    "ask_info.waiting": "I'm waiting for a one-line product description, or press Skip. /cancel to cancel.",
+    "album": "You sent several photos — I'm using the first one.",
+    "info_too_long": "The description is too long: {length} characters, the limit is {limit}. Please shorten it.",
+    "info_empty": "The description is empty. Write a few words about the product or press Skip.",
+    "photo.wrong_type": "That's not a photo. Send a product image as JPG, PNG or WebP.",
+    "photo.video": "I don't take videos — send a product photo and I'll make the video.",
+    "photo.sticker": "Stickers won't do 🙂 Send a product photo.",
+    "photo.voice": "I can't understand voice messages. Send a product photo with a text caption.",
+    "photo.too_big": "The file is too big ({size_mb} MB). Send a photo up to 20 MB.",
+    "photo.too_small": "The photo is too small ({width}×{height}). It must be at least 256 px on each side.",
+    "photo.unreadable": "I can't open this image. Send a photo as JPG, PNG or WebP.",
+    "no_credits": (
+        "Not enough credits: you have {balance} cr., a video costs {price} cr.\n"
+        "To top up, message {support}."
+    ),
+    "too_many_jobs": "{in_flight} of your videos are already in the works — that's the maximum. Wait for one to finish.",
+    "throttled": "Too fast 🙂 Wait a couple of seconds.",
+
+    # the status message
+    "status.created": "⏳ Got it! Preparing a video for “{info}”.",
+    "status.enhancing": "✍️ Writing the video script for “{info}”…",
+    "status.generating": "🎬 Filming the video for “{info}” — this takes 4-5 minutes.",
+    "status.downloading": "📥 The video is ready, fetching it…",
+    "status.delivering": "📤 Sending the video…",
+    "status.done": "✅ Done! The video for “{info}” is below.",
+    "status.failed": "❌ Couldn't make the video for “{info}”. Your credit is back.",
+    "no_info": "your product",
+
+    # the video
+    "video.caption": "🎬 “{info}”\n{balance} cr. left.",
+
+    # failures (what happened and what to do; the credit is always back)
+    "failure.content_policy": (
+        "The video service refused this photo or description under its content rules. Your credit is back.\n"
+        "Try another photo or a plainer description: no people, logos or bold claims."
+    ),
+    "failure.photo_rejected": (
+        "The video service couldn't read this photo. Your credit is back.\n"
+        "Send a clear product photo as JPG or PNG."
+    ),
+    "failure.generation_failed": (
+        "The video service failed to make this video. Your credit is back.\n"
+        "Press Try again — a second attempt usually works."
+    ),
+    "failure.busy": (
+        "The video service is overloaded right now and we ran out of time. Your credit is back.\n"
+        "Try again in a few minutes."
+    ),
+    "failure.video": (
+        "The video was made but couldn't be delivered. Your credit is back.\n"
+        "Press Try again."
+    ),
+    "failure.system": (
+        "Something broke on our side. Your credit is back and we're on it.\n"
+        "Try again later or message {support}."
+    ),
+
+    # buttons
+    "button.again": "🔁 Generate again",
+    "button.try_again": "🔁 Try again",
+    "button.skip": "Skip",
+    "button.resend": "Send again",
+
+    # callbacks
+    "callback.started": "Starting!",
+    "callback.already": "Already started.",
+    "callback.not_yours": "That's not your video.",
+    "callback.unknown": "This button has expired.",
+    "callback.no_photo": "This job's photo is no longer available. Please send it again.",
+    "callback.resent": "Sending it again.",
+
+    # /balance, /history
+    "balance": "Balance: {balance} cr. One video costs {price} cr.",
+    "balance.movements": "Recent movements:",
+    "balance.none": "No movements yet.",
+    "ledger.welcome": "welcome gift",
+    "ledger.grant": "grant",
+    "ledger.purchase": "purchase",
+    "ledger.debit": "video",
+    "ledger.refund": "refund",
+    "history.line": "{number}. {date} — {status} — {info}",
+    "history.resend": "📹 {number}",
+    "balance.line": "{date} {amount} — {label}",
+    "history.title": "Your last videos:",
+    "history.empty": "No videos yet. Send a product photo!",
+    "job.status.created": "queued",
+    "job.status.enhancing": "writing the script",
+    "job.status.generating": "filming",
+    "job.status.downloading": "fetching",
+    "job.status.delivering": "sending",
+    "job.status.done": "done",
+    "job.status.failed": "failed",
+}
