@@ -11,14 +11,16 @@ once — the dead-letter middleware sends it when a pipeline message leaves for 
 """
 
 from neurocards.broker import build_broker, pipeline_middleware
+from neurocards.db import init_database
 from neurocards.settings import get_settings
 
 _settings = get_settings()
+init_database(_settings.database_url)
 broker = build_broker(
     _settings.redis_url,
     heartbeat_timeout_s=_settings.worker.heartbeat_timeout_s,
     maintenance_chance=_settings.worker.maintenance_chance,
-    middleware=pipeline_middleware(),
+    middleware=pipeline_middleware(_settings),
 )
 
 from . import (  # noqa: E402  (the broker must exist before actors are declared)

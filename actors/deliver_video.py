@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from aiogram.types import FSInputFile
 
-from neurocards import credits, jobs, limits, services
+from neurocards import credits, jobs, limits, metrics, services
 from neurocards.bot.keyboards import again_keyboard
 from neurocards.models import Job, JobStatus
 from neurocards.pipeline import defer, delivery_token, message_token, pipeline_actor
@@ -46,17 +46,20 @@ async def deliver_video(job_id: str) -> None:
     if jobs.advance(job.id, JobStatus.DELIVERING, JobStatus.DONE, message_token(),
                     video_message_id=message_id, video_file_id=file_id):
         notify_user.send(job_id, "progress")
+        metrics.video_delivered(job.video_bytes)
+        metrics.job_finished(jobs.get_job(job_id))
 
 
 async def _send(job: Job) -> tuple[int, str]:
     jobs.update_in_state(job.id, JobStatus.DELIVERING, delivery_attempts=Job.delivery_attempts + 1)
-    message = await services.telegram_bot().send_video(
-        chat_id=job.chat_id,
-        video=FSInputFile(job.video_path, filename="video.mp4"),
-        caption=text(job.language, "video.caption", info=info_label(job), balance=credits.balance_of(job.user_id)),
-        reply_markup=again_keyboard(job.language, job.id),
-        supports_streaming=True,
-    )
+    with metrics.external_call("telegram", "send_video"):
+        message = await services.telegram_bot().send_video(
+            chat_id=job.chat_id,
+            video=FSInputFile(job.video_path, filename="video.mp4"),
+            caption=text(job.language, "video.caption", info=info_label(job), balance=credits.balance_of(job.user_id)),
+            reply_markup=again_keyboard(job.language, job.id),
+            supports_streaming=True,
+        )
     return message.message_id, message.video.file_id if message.video else ""
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from neurocards import jobs, services
+from neurocards.metrics import external_call
 from neurocards.models import JobStatus
 from neurocards.pipeline import message_token, pipeline_actor
 from neurocards.settings import get_settings
@@ -23,7 +24,8 @@ def download_video(job_id: str) -> None:
         return
     storage = services.storage()
     path = storage.video_path(job.id)
-    size = storage.download_video(job.result_url, path, timeout_s=_settings.pipeline.download_time_limit_s)
+    with external_call("kie", "download"):
+        size = storage.download_video(job.result_url, path, timeout_s=_settings.pipeline.download_time_limit_s)
     if jobs.advance(job.id, JobStatus.DOWNLOADING, JobStatus.DELIVERING, token, video_path=str(path), video_bytes=size):
         deliver_video.send(job_id)
         notify_user.send(job_id, "progress")

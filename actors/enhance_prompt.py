@@ -8,6 +8,7 @@ from pathlib import Path
 from neurocards import jobs, services
 from neurocards.errors import Kind, PipelineError, classify
 from neurocards.logs import job_logger
+from neurocards.metrics import external_call
 from neurocards.models import JobStatus
 from neurocards.pipeline import current_retries, message_token, pipeline_actor
 from neurocards.settings import get_settings
@@ -45,7 +46,8 @@ def _write_prompt(job) -> str:
         raise PipelineError("photo_missing", f"photo {job.photo_path!r} is not in storage")
     mime_type = mimetypes.guess_type(photo.name)[0] or "image/jpeg"
     try:
-        return services.prompt_writer().write_prompt(photo.read_bytes(), mime_type, job.product_info)
+        with external_call("openai", "write_prompt"):
+            return services.prompt_writer().write_prompt(photo.read_bytes(), mime_type, job.product_info)
     except Exception as exc:
         failure = classify(exc)
         last_try = current_retries() >= _settings.pipeline.max_retries

@@ -3,7 +3,7 @@ workers race to do it (the dead-letter middleware sends this)."""
 
 from __future__ import annotations
 
-from neurocards import jobs, users
+from neurocards import jobs, metrics, users
 from neurocards.errors import Failure, Kind
 from neurocards.logs import job_logger
 from neurocards.pipeline import pipeline_actor
@@ -14,11 +14,13 @@ def fail_job(job_id: str, kind: str, error_class: str, detail: str = "") -> None
     job = jobs.get_job(job_id)
     if job is None:
         return
-    failed_now = jobs.fail_job(job.id, Failure(Kind(kind), error_class, detail))
     if error_class == "telegram_blocked":
         users.mark_blocked(job.user_id)
-    if failed_now:
+    refund = jobs.fail_job(job.id, Failure(Kind(kind), error_class, detail))
+    if refund is not None:
         job_logger(job_id).warning("failed (%s), credit refunded", error_class)
+        metrics.credits_moved("refund", refund.amount)
+        metrics.job_finished(jobs.get_job(job_id))
     # Sent on every delivery of this message: the refund above is once per job,
     # and notify_user tells the seller once (failure_notified_at).
     notify_user.send(job_id, "failed")

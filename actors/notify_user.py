@@ -12,6 +12,7 @@ from aiogram.exceptions import TelegramBadRequest
 
 from neurocards import jobs, limits, services
 from neurocards.bot.keyboards import again_keyboard, try_again_keyboard
+from neurocards.metrics import external_call
 from neurocards.models import JobStatus, User
 from neurocards.pipeline import defer, delivery_token, pipeline_actor
 from neurocards.settings import get_settings
@@ -37,14 +38,15 @@ async def notify_user(job_id: str, event: str) -> None:
 async def _edit_status(job) -> None:
     if job.status_message_id is None:
         return
-    if not limits.try_acquire(limits.status_edit(job.chat_id)):
+    if not limits.try_acquire(limits.status_edit(job.chat_id), limits.telegram_chat(job.chat_id)):
         defer(notify_user, str(job.id), "progress", delay_s=_settings.telegram.status_edit_interval_s)
         return
     keyboard = again_keyboard(job.language, job.id) if job.status != JobStatus.FAILED else None
     try:
-        await services.telegram_bot().edit_message_text(
-            chat_id=job.chat_id, message_id=job.status_message_id, text=status_text(job), reply_markup=keyboard
-        )
+        with external_call("telegram", "edit_status"):
+            await services.telegram_bot().edit_message_text(
+                chat_id=job.chat_id, message_id=job.status_message_id, text=status_text(job), reply_markup=keyboard
+            )
     except TelegramBadRequest as exc:
         if not any(harmless in exc.message for harmless in HARMLESS_EDIT_ERRORS):
             raise
@@ -61,9 +63,10 @@ async def _tell_failure(job) -> None:
         return  # a duplicate of this message is telling the seller
     keyboard = try_again_keyboard(job.language, job.id) if try_again_helps(job) else None
     try:
-        await services.telegram_bot().send_message(
-            chat_id=job.chat_id, text=failure_text(job, _settings.telegram.support_contact), reply_markup=keyboard
-        )
+        with external_call("telegram", "send_failure"):
+            await services.telegram_bot().send_message(
+                chat_id=job.chat_id, text=failure_text(job, _settings.telegram.support_contact), reply_markup=keyboard
+            )
     except BaseException:
         jobs.release(job.id, "notify", claim)
         raise

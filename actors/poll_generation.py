@@ -12,6 +12,7 @@ from neurocards import jobs, limits, services
 from neurocards.clients.kie import TaskStatus
 from neurocards.errors import Kind, PipelineError, is_content_policy
 from neurocards.logs import job_logger
+from neurocards.metrics import external_call
 from neurocards.models import Job, JobStatus, utcnow
 from neurocards.pipeline import defer, message_token, pipeline_actor
 from neurocards.settings import get_settings
@@ -37,7 +38,8 @@ def poll_generation(job_id: str, seq: int) -> None:
         defer(poll_generation, job_id, seq, delay_s=POLL_SLOT_WAIT_S)
         return
 
-    status = services.kie_client().get_task(job.kie_task_id, _settings.kie.model)
+    with external_call("kie", "poll"):
+        status = services.kie_client().get_task(job.kie_task_id, _settings.kie.model)
     this_poll = (Job.poll_count == seq) & (Job.kie_task_id == job.kie_task_id)
     if status.state == "success":
         if jobs.advance(job.id, JobStatus.GENERATING, JobStatus.DOWNLOADING, token, where=this_poll,

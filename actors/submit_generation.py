@@ -6,6 +6,7 @@ from pathlib import Path
 
 from neurocards import jobs, limits, services
 from neurocards.errors import PipelineError
+from neurocards.metrics import external_call
 from neurocards.models import Job, JobStatus, utcnow
 from neurocards.pipeline import defer, delivery_token, message_token, pipeline_actor
 from neurocards.settings import get_settings
@@ -61,14 +62,16 @@ def _create_task(job: Job) -> str:
     photo = Path(job.photo_path)
     if not job.photo_path or not photo.is_file():
         raise PipelineError("photo_missing", f"photo {job.photo_path!r} is not in storage")
-    image_url = kie.upload_image(photo.read_bytes(), f"{job.id}{photo.suffix or '.jpg'}", _mime_type(photo))
-    return kie.create_task(
-        model=_settings.kie.model,
-        prompt=job.prompt,
-        image_url=image_url,
-        aspect_ratio=_settings.kie.aspect_ratio,
-        callback_url=callback_url(job),
-    )
+    with external_call("kie", "upload"):
+        image_url = kie.upload_image(photo.read_bytes(), f"{job.id}{photo.suffix or '.jpg'}", _mime_type(photo))
+    with external_call("kie", "create"):
+        return kie.create_task(
+            model=_settings.kie.model,
+            prompt=job.prompt,
+            image_url=image_url,
+            aspect_ratio=_settings.kie.aspect_ratio,
+            callback_url=callback_url(job),
+        )
 
 
 def callback_url(job: Job) -> str | None:

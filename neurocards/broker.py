@@ -10,14 +10,19 @@ from dramatiq.middleware import AsyncIO, CurrentMessage, default_middleware
 __all__ = ["build_broker", "pipeline_middleware"]
 
 
-def pipeline_middleware() -> list:
+def pipeline_middleware(settings) -> list:
     """Dramatiq's defaults plus what the pipeline relies on."""
-    from .middleware import DeadLetterRefunds, RecordFailures
+    from .logs import secrets_of
+    from .metrics import prepare_worker_environment
+    from .middleware import DeadLetterRefunds, ExposedPrometheus, RecordFailures, ScrubSecretLogs
 
+    prepare_worker_environment(settings)  # before prometheus_client is first imported
     return [
         *(middleware() for middleware in default_middleware),
+        ScrubSecretLogs(secrets=secrets_of(settings)),
         CurrentMessage(),
         AsyncIO(),
+        ExposedPrometheus(host=settings.metrics.host, port=settings.metrics.worker_port),
         RecordFailures(),
         DeadLetterRefunds(),
     ]

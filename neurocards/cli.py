@@ -102,6 +102,10 @@ def cmd_redis(settings, args) -> int:
 
 
 def cmd_worker(settings, args) -> int:
+    from .metrics import clear_multiprocess_dir, prepare_worker_environment
+
+    clear_multiprocess_dir(settings)
+    prepare_worker_environment(settings)
     processes = args.processes or settings.worker.processes
     threads = args.threads or settings.worker.threads
     argv = [sys.executable, "-m", "dramatiq", "actors", "--processes", str(processes), "--threads", str(threads)]

@@ -75,8 +75,9 @@ def start_job(
     photo_file_id: str = "",
     parent: Job | None = None,
     job_id: uuid.UUID | None = None,
-) -> Job:
-    """Create a job and debit its price in one transaction.
+) -> tuple[Job, bool]:
+    """Create a job and debit its price in one transaction; return it and
+    whether this call created it.
 
     Raises :class:`credits.InsufficientCredits` or :class:`TooManyJobsInFlight`
     with nothing written.  ``job_id`` makes a retried start idempotent: the
@@ -86,7 +87,7 @@ def start_job(
     with database.atomic():
         existing = Job.get_or_none(Job.id == job_id)
         if existing is not None:
-            return existing
+            return existing, False
         if is_postgres():  # serialise a seller's starts; SQLite's write lock already does
             User.select(User.id).where(User.id == user_id).for_update().execute()
         in_flight = jobs_in_flight(user_id)
@@ -104,7 +105,7 @@ def start_job(
             callback_secret=secrets.token_urlsafe(24),
         )
         credits.debit_job(job, price)
-    return job
+    return job, True
 
 
 def _stamp(status: JobStatus, fields: dict) -> dict:
@@ -153,11 +154,11 @@ def release(job_id, stage: str, token: str) -> None:
     Job.update(step_token="").where((Job.id == job_id) & (Job.step_token == f"{stage}:{token}")).execute()
 
 
-def fail_job(job_id, failure: Failure) -> bool:
+def fail_job(job_id, failure: Failure) -> credits.Movement | None:
     """Fail the job and refund its credit, in one transaction, once.
 
-    True when this call failed it; False when the job had already ended (done
-    or failed), in which case nothing changes.
+    The refund when this call failed the job; None when the job had already
+    ended (done or failed), in which case nothing changes.
     """
     with database.atomic():
         moved = (
@@ -169,9 +170,9 @@ def fail_job(job_id, failure: Failure) -> bool:
             .where((Job.id == job_id) & Job.status.in_(ACTIVE_STATUSES))
             .execute()
         )
-        if moved:
-            credits.refund_job(job_id, reason=failure.error_class)
-    return bool(moved)
+        if not moved:
+            return None
+        return credits.refund_job(job_id, reason=failure.error_class)
 
 
 def mark_failure_notified(job_id) -> bool:

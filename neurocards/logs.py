@@ -47,7 +47,7 @@ class SecretsFilter(logging.Filter):
 
 def setup_logging(settings=None, level: int = logging.INFO) -> None:
     """Log to stderr through a :class:`SecretsFilter` that knows our secrets."""
-    secrets = _secrets_of(settings) if settings is not None else ()
+    secrets = secrets_of(settings) if settings is not None else ()
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter(FORMAT))
     handler.addFilter(SecretsFilter(secrets))
@@ -60,7 +60,7 @@ def setup_logging(settings=None, level: int = logging.INFO) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-def _secrets_of(settings) -> tuple[str, ...]:
+def secrets_of(settings) -> tuple[str, ...]:
     return (
         settings.telegram.token.get_secret_value(),
         settings.telegram.webhook_secret.get_secret_value(),

@@ -36,37 +36,41 @@ def retry_transient(max_retries: int):
     return retry_when
 
 
-def _with_retry_after(fn):
-    """Turn a transient failure that names a wait (``retry_after``) into
-    ``dramatiq.Retry(delay=…)``, so the Retries middleware waits that long."""
+def _waiting_out_rate_limits(fn):
+    """A service that answers "too many requests, retry after N s" gets its wait:
+    the message is sent again after N s, and the wait spends none of its
+    retries (a flood limit is not a failure of the job).  The actors give back
+    any claim they hold before the exception reaches here."""
 
-    def translate(exc: Exception) -> None:
+    def wait_if_asked(exc: Exception, args) -> bool:
         failure = classify(exc)
-        if failure.transient and failure.retry_after_s:
-            raise dramatiq.Retry(failure.error_class, delay=int(failure.retry_after_s * 1000)) from exc
+        if failure.error_class == "rate_limited" and failure.retry_after_s:
+            defer(actor_of(fn), *args, delay_s=failure.retry_after_s)
+            return True
+        return False
 
     if inspect.iscoroutinefunction(fn):
         @functools.wraps(fn)
-        async def async_wrapper(*args, **kwargs):
+        async def async_wrapper(*args):
             try:
-                return await fn(*args, **kwargs)
-            except dramatiq.Retry:
-                raise
+                return await fn(*args)
             except Exception as exc:
-                translate(exc)
-                raise
+                if not wait_if_asked(exc, args):
+                    raise
         return async_wrapper
 
     @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
+    def wrapper(*args):
         try:
-            return fn(*args, **kwargs)
-        except dramatiq.Retry:
-            raise
+            return fn(*args)
         except Exception as exc:
-            translate(exc)
-            raise
+            if not wait_if_asked(exc, args):
+                raise
     return wrapper
+
+
+def actor_of(fn):
+    return dramatiq.get_broker().get_actor(fn.__name__)
 
 
 def pipeline_actor(*, time_limit_s: float, max_retries: int | None = None, refund: bool = True, **options):
@@ -76,7 +80,7 @@ def pipeline_actor(*, time_limit_s: float, max_retries: int | None = None, refun
 
     def decorate(fn):
         return dramatiq.actor(
-            _with_retry_after(fn),
+            _waiting_out_rate_limits(fn),
             actor_name=fn.__name__,
             queue_name=PIPELINE_QUEUE,
             time_limit=int(time_limit_s * 1000),
@@ -114,5 +118,7 @@ def current_retries() -> int:
 
 
 def defer(actor, *args, delay_s: float) -> None:
-    """Send ``actor(*args)`` again after ``delay_s``: a wait, not a failure."""
-    actor.send_with_options(args=args, delay=max(1, int(delay_s * 1000)))
+    """Send ``actor(*args)`` again after ``delay_s``: a wait, not a failure.  The
+    retries already spent travel with it, so waiting never renews the budget."""
+    options = {"retries": current_retries()} if current_retries() else {}
+    actor.send_with_options(args=args, delay=max(1, int(delay_s * 1000)), **options)

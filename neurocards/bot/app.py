@@ -11,7 +11,7 @@ from aiogram.types import BotCommand
 from aiohttp import web
 from redis.asyncio import Redis
 
-from ..clients.telegram import create_bot
+from ..clients.telegram import RetryAfterMiddleware, create_bot
 from ..db import init_database
 from .metrics import BotMetrics
 from .middlewares import SellerMiddleware, ThrottleMiddleware, UpdateMetricsMiddleware
@@ -32,7 +32,7 @@ COMMANDS = {
 
 
 def build_dispatcher(settings, redis: Redis, metrics: BotMetrics) -> Dispatcher:
-    dispatcher = Dispatcher(storage=RedisStorage(redis), redis=redis)
+    dispatcher = Dispatcher(storage=RedisStorage(redis), redis=redis, metrics=metrics)
     for observer in (dispatcher.message, dispatcher.callback_query):
         observer.outer_middleware(UpdateMetricsMiddleware(metrics.updates, metrics.handler_seconds))
         observer.outer_middleware(ThrottleMiddleware(redis))
@@ -62,6 +62,7 @@ async def run(settings) -> int:
 
     redis = Redis.from_url(settings.redis_url)
     bot = create_bot(settings)
+    bot.session.middleware(RetryAfterMiddleware())
     metrics = BotMetrics()
     dispatcher = build_dispatcher(settings, redis, metrics)
     runners = [await _serve(build_web_app(settings, bot, dispatcher, metrics), settings.telegram.web_host,

@@ -42,6 +42,7 @@ async def start_generation(
     photo_bytes: bytes | None = None,
     parent: Job | None = None,
     job_id: uuid.UUID | None = None,
+    on_debit=None,
 ) -> Job:
     """Create the job (its credit debited) and send it down the pipeline.
 
@@ -57,7 +58,7 @@ async def start_generation(
         info = inspect_image(photo_bytes or b"")
         photo_path = str(services.storage().save_photo(job_id, photo_bytes, info.suffix))
     try:
-        job = jobs.start_job(
+        job, created = jobs.start_job(
             user_id=user.id,
             chat_id=chat_id,
             product_info=product_info,
@@ -73,8 +74,11 @@ async def start_generation(
         if parent is None:
             Path(photo_path).unlink(missing_ok=True)
         raise
-    if job.status_message_id is None:
-        await _send_status_message(bot, job)
+    if not created:
+        return job  # this update was handled before
+    if on_debit is not None:
+        on_debit(settings.credits.price)
+    await _send_status_message(bot, job)
     _send_to_pipeline(job)
     return job
 
@@ -90,7 +94,7 @@ async def _send_status_message(bot: Bot, job: Job) -> None:
 
 
 def _send_to_pipeline(job: Job) -> None:
-    from actors import enhance_prompt
+    from actors.enhance_prompt import enhance_prompt
 
     enhance_prompt.send(str(job.id))
 

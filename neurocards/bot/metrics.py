@@ -21,10 +21,17 @@ class BotMetrics:
             ["update_type"], registry=self.registry,
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
         )
+        self.credits = Counter(
+            "neurocards_credits_total", "Credits moved through the ledger by the bot, by kind.",
+            ["kind"], registry=self.registry,
+        )
         self.kie_callbacks = Counter(
             "neurocards_kie_callbacks_total", "KIE callbacks received, by outcome.",
             ["outcome"], registry=self.registry,
         )
+
+    def debited(self, amount: int) -> None:
+        self.credits.labels("debit").inc(amount)
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

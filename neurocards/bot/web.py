@@ -67,7 +67,7 @@ class KieCallback:
             return self._answer("bad_signature", 401)
         if status.task_id != job.kie_task_id or job.status != JobStatus.GENERATING:
             return self._answer("stale", 200)
-        from actors import poll_generation
+        from actors.poll_generation import poll_generation
 
         poll_generation.send(str(job.id), job.poll_count)
         return self._answer("accepted", 200)

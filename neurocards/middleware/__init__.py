@@ -2,5 +2,7 @@
 
 from .dead_letter import DeadLetterRefunds
 from .failures import RecordFailures
+from .prometheus import ExposedPrometheus
+from .scrub_logs import ScrubSecretLogs
 
-__all__ = ["DeadLetterRefunds", "RecordFailures"]
+__all__ = ["DeadLetterRefunds", "RecordFailures", "ExposedPrometheus", "ScrubSecretLogs"]

@@ -20,6 +20,7 @@ from ...status import info_label
 from ...texts import text
 from ..flow import start_generation
 from ..keyboards import JobAction, again_keyboard
+from ..metrics import BotMetrics
 from .generate import JOB_IDS
 
 router = Router(name="again")
@@ -45,7 +46,7 @@ async def _own_job(query: CallbackQuery, callback_data: JobAction, seller: User,
 
 @router.callback_query(JobAction.filter(F.action == "again"))
 async def generate_again(query: CallbackQuery, callback_data: JobAction, bot: Bot, seller: User, lang: str,
-                         redis: Redis) -> None:
+                         redis: Redis, metrics: BotMetrics) -> None:
     parent = await _own_job(query, callback_data, seller, lang)
     if parent is None:
         return
@@ -58,7 +59,7 @@ async def generate_again(query: CallbackQuery, callback_data: JobAction, bot: Bo
     settings = get_settings()
     try:
         await start_generation(bot, seller, query.message.chat.id, parent.product_info, parent=parent,
-                               job_id=uuid.uuid5(JOB_IDS, f"again:{query.id}"))
+                               job_id=uuid.uuid5(JOB_IDS, f"again:{query.id}"), on_debit=metrics.debited)
     except InsufficientCredits:
         await redis.delete(f"neurocards:again:{seller.id}:{parent.id}")
         await query.answer()

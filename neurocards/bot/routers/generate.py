@@ -21,6 +21,7 @@ from ...models import User
 from ...settings import get_settings
 from ...texts import text
 from ..flow import download_photo, start_generation, suffix_of
+from ..metrics import BotMetrics
 from ..keyboards import SkipInfo, skip_keyboard
 from ..photos import PhotoProblem, check_size
 
@@ -37,16 +38,18 @@ class NewJob(StatesGroup):
 
 
 @router.message(F.photo)
-async def take_photo(message: Message, bot: Bot, seller: User, lang: str, state: FSMContext, redis: Redis) -> None:
+async def take_photo(message: Message, bot: Bot, seller: User, lang: str, state: FSMContext, redis: Redis,
+                     metrics: BotMetrics) -> None:
     if not await _first_of_album(message, redis, lang):
         return
     largest = message.photo[-1]
-    await _take_image(message, bot, seller, lang, state, largest.file_id,
+    await _take_image(message, bot, seller, lang, state, metrics, largest.file_id,
                       lambda: check_size(largest.file_size, largest.width, largest.height))
 
 
 @router.message(F.document)
-async def take_document(message: Message, bot: Bot, seller: User, lang: str, state: FSMContext, redis: Redis) -> None:
+async def take_document(message: Message, bot: Bot, seller: User, lang: str, state: FSMContext, redis: Redis,
+                        metrics: BotMetrics) -> None:
     document = message.document
     if suffix_of(document.mime_type) is None:
         key = "photo.video" if (document.mime_type or "").startswith("video/") else "photo.wrong_type"
@@ -54,10 +57,11 @@ async def take_document(message: Message, bot: Bot, seller: User, lang: str, sta
         return
     if not await _first_of_album(message, redis, lang):
         return
-    await _take_image(message, bot, seller, lang, state, document.file_id, lambda: check_size(document.file_size))
+    await _take_image(message, bot, seller, lang, state, metrics, document.file_id,
+                      lambda: check_size(document.file_size))
 
 
-async def _take_image(message, bot, seller, lang, state, file_id, check) -> None:
+async def _take_image(message, bot, seller, lang, state, metrics, file_id, check) -> None:
     try:
         check()
     except PhotoProblem as problem:
@@ -71,7 +75,7 @@ async def _take_image(message, bot, seller, lang, state, file_id, check) -> None
         await _ask_for_info(message, lang, state, file_id, already_asked=True)
         return
     await state.clear()
-    await _generate(message, bot, seller, lang, file_id, info, job_key=f"{message.chat.id}:{message.message_id}")
+    await _generate(message, bot, seller, lang, metrics, file_id, info, job_key=f"{message.chat.id}:{message.message_id}")
 
 
 async def _ask_for_info(message: Message, lang: str, state: FSMContext, file_id: str, already_asked=False) -> None:
@@ -90,7 +94,8 @@ async def _info_fits(message: Message, lang: str, info: str) -> bool:
 
 
 @router.message(NewJob.product_info, F.text & ~F.text.startswith("/"))
-async def take_product_info(message: Message, bot: Bot, seller: User, lang: str, state: FSMContext) -> None:
+async def take_product_info(message: Message, bot: Bot, seller: User, lang: str, state: FSMContext,
+                            metrics: BotMetrics) -> None:
     info = message.text.strip()
     if not info:
         await message.answer(text(lang, "info_empty"))
@@ -99,7 +104,7 @@ async def take_product_info(message: Message, bot: Bot, seller: User, lang: str,
         return
     data = await state.get_data()
     await state.clear()
-    await _generate(message, bot, seller, lang, data["photo_file_id"], info,
+    await _generate(message, bot, seller, lang, metrics, data["photo_file_id"], info,
                     job_key=f"{message.chat.id}:{data['photo_message_id']}")
 
 
@@ -109,12 +114,13 @@ async def remind_product_info(message: Message, lang: str) -> None:
 
 
 @router.callback_query(SkipInfo.filter(), StateFilter(NewJob.product_info))
-async def skip_product_info(query: CallbackQuery, bot: Bot, seller: User, lang: str, state: FSMContext) -> None:
+async def skip_product_info(query: CallbackQuery, bot: Bot, seller: User, lang: str, state: FSMContext,
+                            metrics: BotMetrics) -> None:
     data = await state.get_data()
     await state.clear()
     await query.answer()
     await query.message.edit_reply_markup(reply_markup=None)
-    await _generate(query.message, bot, seller, lang, data["photo_file_id"], "",
+    await _generate(query.message, bot, seller, lang, metrics, data["photo_file_id"], "",
                     job_key=f"{query.message.chat.id}:{data['photo_message_id']}")
 
 
@@ -123,7 +129,8 @@ async def skip_without_photo(query: CallbackQuery, lang: str) -> None:
     await query.answer(text(lang, "callback.unknown"))
 
 
-async def _generate(message: Message, bot: Bot, seller: User, lang: str, file_id: str, info: str, *, job_key: str):
+async def _generate(message: Message, bot: Bot, seller: User, lang: str, metrics: BotMetrics, file_id: str, info: str,
+                    *, job_key: str):
     """Refuse early what would fail anyway, then start the job."""
     settings = get_settings()
     if credits.balance_of(seller.id) < settings.credits.price:
@@ -136,7 +143,7 @@ async def _generate(message: Message, bot: Bot, seller: User, lang: str, file_id
     try:
         photo = await download_photo(bot, file_id)
         await start_generation(bot, seller, message.chat.id, info, photo_file_id=file_id, photo_bytes=photo,
-                               job_id=uuid.uuid5(JOB_IDS, job_key))
+                               job_id=uuid.uuid5(JOB_IDS, job_key), on_debit=metrics.debited)
     except PhotoProblem as problem:
         await message.answer(text(lang, problem.key, **problem.values))
     except TelegramBadRequest as exc:

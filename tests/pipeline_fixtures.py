@@ -1,0 +1,125 @@
+"""Fixtures for end-to-end pipeline tests: a stack per module, a seller per test."""
+
+from __future__ import annotations
+
+import html
+import itertools
+import uuid
+from pathlib import Path
+
+import httpx
+import pytest
+
+from neurocards import jobs, services
+from neurocards.audit import audit
+from neurocards.db import close_database, init_database
+from neurocards.models import Job
+from neurocards.schema import migrate
+from neurocards.settings import SANDBOX_BOT_TOKEN, get_settings
+from neurocards.users import register
+from tests.stack import Stack, drain
+
+PRODUCT_JPG = Path(__file__).resolve().parent.parent / "neurocards" / "sandbox" / "assets" / "product.jpg"
+SAMPLE_MP4 = PRODUCT_JPG.with_name("sample.mp4")
+
+_user_ids = itertools.count(700_000_001)
+
+
+def _clear_caches() -> None:
+    get_settings.cache_clear()
+    for cached in (services.kie_client, services.prompt_writer, services.storage):
+        cached.cache_clear()
+
+
+@pytest.fixture(scope="module")
+def stack(request, redis_server, postgres_server, tmp_path_factory):
+    """The sandbox, a database (SQLite or PostgreSQL per ``request.param``) and a real worker."""
+    engine = getattr(request, "param", "sqlite")
+    if engine == "postgres":
+        url = postgres_server.create_database()
+    else:
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'neurocards.db'}"
+    stack = Stack(redis_url=redis_server.url, database_url=url)
+    with pytest.MonkeyPatch.context() as patch:
+        for key, value in stack.env.items():
+            patch.setenv(key, value)
+        _clear_caches()
+        init_database(url)
+        migrate()
+        import actors  # noqa: F401  (binds the broker to this Redis)
+
+        redis_server.client().flushall()
+        stack.start_worker()
+        yield stack
+        stack.close()
+        close_database()
+    _clear_caches()
+
+
+@pytest.fixture(autouse=True)
+def fresh(stack):
+    """Each test: clean stand-ins; after it: the queues drained and the ledger clean."""
+    stack.reset_sandbox()
+    init_database(stack.database_url)
+    yield
+    drain(stack.env["NEUROCARDS_REDIS__URL"])
+    report = audit()
+    assert report["ok"], report["problems"]
+
+
+class Seller:
+    """A seller who has talked to the bot and holds credits."""
+
+    def __init__(self, stack: Stack, credits: int = 1, language: str = "en") -> None:
+        self.stack = stack
+        self.id = next(_user_ids)
+        self.language = language
+        stack.tg.send_text(self.id, "/start", language_code=language)
+        register(self.id, language, welcome_credits=credits)
+
+    def start_job(self, product_info: str = "Ceramic mug, 350 ml, matte white") -> Job:
+        """What the bot does when the seller sends a photo: store it, send the status
+        message, create the job (debit), send it down the pipeline."""
+        from actors.enhance_prompt import enhance_prompt
+
+        settings = get_settings()
+        job_id = uuid.uuid4()
+        photo = services.storage().save_photo(job_id, PRODUCT_JPG.read_bytes())
+        status = self._send_status_message(product_info)
+        job, _ = jobs.start_job(
+            user_id=self.id,
+            chat_id=self.id,
+            product_info=product_info,
+            language=self.language,
+            price=settings.credits.price,
+            max_in_flight=settings.telegram.max_jobs_in_flight,
+            photo_path=str(photo),
+            job_id=job_id,
+        )
+        Job.update(status_message_id=status).where(Job.id == job.id).execute()
+        enhance_prompt.send(str(job.id))
+        return job
+
+    def _send_status_message(self, product_info: str) -> int:
+        url = f"{self.stack.telegram.url}/bot{SANDBOX_BOT_TOKEN}/sendMessage"
+        reply = httpx.post(url, json={"chat_id": self.id, "text": f"Preparing {product_info}"}).json()
+        return reply["result"]["message_id"]
+
+    def transcript(self) -> dict:
+        return self.stack.tg.transcript(self.id)
+
+    def bot_events(self, kind: str) -> list[dict]:
+        return [event for event in self.transcript()["events"] if event["type"] == kind]
+
+    def wait_for_text(self, expected: str, timeout: float = 20.0) -> dict:
+        """The bot's message whose text is ``expected`` (HTML as the bot sent it), once it arrives."""
+        shown = html.unescape(expected)
+
+        def find(transcript):
+            found = [e for e in transcript["events"] if e["type"] == "bot_message" and e.get("text") == shown]
+            return found[-1] if found else None
+
+        return self.stack.tg.wait_for(find, timeout=timeout, chat_id=self.id)
+
+
+__all__ = ["stack", "fresh", "Seller", "PRODUCT_JPG", "SAMPLE_MP4", "close_database"]
