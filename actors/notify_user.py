@@ -35,9 +35,14 @@ async def notify_user(job_id: str, event: str) -> None:
         await _edit_status(job)
 
 
+#: How long the status last shown to the seller is remembered.
+SHOWN_TTL_S = 86_400
+
+
 async def _edit_status(job) -> None:
-    if job.status_message_id is None:
-        return
+    shown_key = f"neurocards:status-shown:{job.id}"
+    if job.status_message_id is None or services.redis_client().get(shown_key) == job.status.encode():
+        return  # nothing new to show (edits put off earlier all land here)
     if not limits.try_acquire(limits.status_edit(job.chat_id), limits.telegram_chat(job.chat_id)):
         defer(notify_user, str(job.id), "progress", delay_s=_settings.telegram.status_edit_interval_s)
         return
@@ -50,6 +55,7 @@ async def _edit_status(job) -> None:
     except TelegramBadRequest as exc:
         if not any(harmless in exc.message for harmless in HARMLESS_EDIT_ERRORS):
             raise
+    services.redis_client().set(shown_key, job.status, ex=SHOWN_TTL_S)
 
 
 async def _tell_failure(job) -> None:

@@ -35,7 +35,8 @@ def telegram_global() -> WindowRateLimiter:
 
 
 def telegram_chat(chat_id: int) -> WindowRateLimiter:
-    return WindowRateLimiter(backend(), f"tg-chat:{chat_id}", limit=1, window=1)
+    limit = get_settings().telegram.chat_messages_per_s
+    return WindowRateLimiter(backend(), f"tg-chat:{chat_id}", limit=limit, window=1)
 
 
 def status_edit(chat_id: int) -> WindowRateLimiter:
@@ -45,8 +46,7 @@ def status_edit(chat_id: int) -> WindowRateLimiter:
 
 
 def try_acquire(*limiters: WindowRateLimiter) -> bool:
-    """Take one slot from each limiter, or none (a refused slot is not given back:
-    window limiters count attempts, which only makes us slower, never faster)."""
+    """Take one slot from each limiter in turn; False at the first that refuses."""
     for limiter in limiters:
         with limiter.acquire(raise_on_failure=False) as acquired:
             if not acquired:

@@ -6,7 +6,7 @@ import functools
 
 from .settings import get_settings
 
-__all__ = ["kie_client", "prompt_writer", "telegram_bot", "storage"]
+__all__ = ["kie_client", "prompt_writer", "telegram_bot", "storage", "redis_client"]
 
 
 @functools.cache
@@ -50,6 +50,13 @@ def telegram_bot():
     if bot is None:
         bot = _bots[loop] = create_bot(get_settings())
     return bot
+
+
+@functools.cache
+def redis_client():
+    import redis
+
+    return redis.Redis.from_url(get_settings().redis_url)
 
 
 @functools.cache

@@ -57,6 +57,7 @@ class TelegramSettings(_Section):
     max_jobs_in_flight: int = Field(2, ge=1)
     max_product_info_chars: int = Field(500, ge=1)
     status_edit_interval_s: float = Field(3.0, ge=0)
+    chat_messages_per_s: int = Field(1, ge=1)
 
 
 class KieSettings(_Section):

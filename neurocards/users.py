@@ -17,6 +17,9 @@ def register(user_id: int, language: str, welcome_credits: int) -> tuple[User, b
     Safe to call concurrently and repeatedly: the user row is created once and
     the welcome grant is keyed on the user id.
     """
+    existing = User.get_or_none(User.id == user_id)
+    if existing is not None:  # the common case: a read, no write lock
+        return existing, False
     created = False
     try:
         with database.atomic():

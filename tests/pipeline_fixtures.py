@@ -13,11 +13,12 @@ import pytest
 from neurocards import jobs, services
 from neurocards.audit import audit
 from neurocards.db import close_database, init_database
-from neurocards.models import Job
+from neurocards.models import ACTIVE_STATUSES, Job
 from neurocards.schema import migrate
 from neurocards.settings import SANDBOX_BOT_TOKEN, get_settings
 from neurocards.users import register
-from tests.stack import Stack, drain
+from tests.services import wait_until
+from tests.stack import Stack
 
 PRODUCT_JPG = Path(__file__).resolve().parent.parent / "neurocards" / "sandbox" / "assets" / "product.jpg"
 SAMPLE_MP4 = PRODUCT_JPG.with_name("sample.mp4")
@@ -58,11 +59,12 @@ def stack(request, redis_server, postgres_server, tmp_path_factory):
 
 @pytest.fixture(autouse=True)
 def fresh(stack):
-    """Each test: clean stand-ins; after it: the queues drained and the ledger clean."""
+    """Each test: clean stand-ins; after it: every job ended and the ledger clean."""
     stack.reset_sandbox()
     init_database(stack.database_url)
     yield
-    drain(stack.env["NEUROCARDS_REDIS__URL"])
+    wait_until(lambda: not Job.select().where(Job.status.in_(ACTIVE_STATUSES)).exists(), timeout=60,
+               what="every job to end")
     report = audit()
     assert report["ok"], report["problems"]
 

@@ -40,7 +40,9 @@ FAST_SETTINGS = {
     "TELEGRAM__STATUS_EDIT_INTERVAL_S": "1",
     "OPENAI__TIMEOUT_S": "5",
     "CREDITS__WELCOME": "1",
+    "TELEGRAM__CHAT_MESSAGES_PER_S": "5",
 }
+CHAT_MESSAGES_PER_S = 5
 
 
 class Stack:
@@ -48,7 +50,9 @@ class Stack:
 
     def __init__(self, *, redis_url: str, database_url: str, generation_s: float = 0.3, **settings: str) -> None:
         self.dir = Path(tempfile.mkdtemp(prefix="neurocards-stack-"))
-        self.telegram = ThreadedApp(lambda: telegram.create_app(tokens=(SANDBOX_BOT_TOKEN,)))
+        # Telegram's flood limits, 5x looser per chat (the bot obeys the same setting below)
+        self.telegram = ThreadedApp(lambda: telegram.create_app(
+            tokens=(SANDBOX_BOT_TOKEN,), per_chat_burst=5, per_chat_rate=CHAT_MESSAGES_PER_S))
         self.kie = ThreadedApp(lambda: kie.create_app(api_keys=(SANDBOX_API_KEY,), generation_s=generation_s))
         self.openai = ThreadedApp(lambda: openai.create_app(api_keys=(SANDBOX_API_KEY,)))
         self.tg = TelegramSandbox(self.telegram.url)
@@ -73,6 +77,7 @@ class Stack:
         self.env["dramatiq_prom_port"] = self.env["NEUROCARDS_METRICS__WORKER_PORT"]
         (self.dir / "prometheus").mkdir()
         self.processes: dict[str, subprocess.Popen] = {}
+        self._baseline: dict[str, int] = {}
 
     # -- processes ------------------------------------------------------------
 
@@ -103,7 +108,7 @@ class Stack:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGTERM)
         try:
-            process.wait(20)
+            process.wait(10)
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait(10)
@@ -122,14 +127,30 @@ class Stack:
     # -- the stand-ins' control APIs -------------------------------------------
 
     def reset_sandbox(self) -> None:
-        for app in (self.telegram, self.kie, self.openai):
+        """Fresh KIE and OpenAI stand-ins, no Telegram faults, call counts from now.
+        (Telegram's chats stay: a previous test's handlers may still be replying.)"""
+        for app in (self.kie, self.openai):
             httpx.post(f"{app.url}/_sandbox/reset").raise_for_status()
+        httpx.delete(f"{self.telegram.url}/_sandbox/scenario").raise_for_status()
+        self._baseline = self._counts("telegram")
 
     def fault(self, service: str, fault: str, **spec) -> None:
         app = {"telegram": self.telegram, "kie": self.kie, "openai": self.openai}[service]
         httpx.post(f"{app.url}/_sandbox/scenario", json={"fault": fault, **spec}).raise_for_status()
 
+    def faults(self, service: str) -> list[dict]:
+        """The faults set on ``service``, each with how often it ``fired``."""
+        app = {"telegram": self.telegram, "kie": self.kie, "openai": self.openai}[service]
+        return httpx.get(f"{app.url}/_sandbox/scenario").json()["faults"]
+
     def calls(self, service: str) -> dict[str, int]:
+        """The calls ``service`` received since :meth:`reset_sandbox`."""
+        counts = self._counts(service)
+        if service == "telegram":
+            counts = {name: n - self._baseline.get(name, 0) for name, n in counts.items()}
+        return {name: n for name, n in counts.items() if n}
+
+    def _counts(self, service: str) -> dict[str, int]:
         app = {"telegram": self.telegram, "kie": self.kie, "openai": self.openai}[service]
         return httpx.get(f"{app.url}/_sandbox/calls").json()
 

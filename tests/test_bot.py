@@ -37,6 +37,7 @@ def bot(stack):
     stack.tg.send_command(probe, "start")
     stack.tg.wait_for(lambda t: _bot_messages(t), timeout=60, chat_id=probe)
     yield stack
+    (Path(stack.dir) / "bot.log").replace("/tmp/neurocards-last-bot.log") if (Path(stack.dir) / "bot.log").exists() else None
 
 
 def _bot_messages(transcript, kind="bot_message"):
@@ -103,6 +104,11 @@ class Chat:
 
     def jobs(self) -> list[Job]:
         return list(Job.select().where(Job.user == self.id).order_by(Job.created_at))
+
+    def ended_jobs(self) -> list[Job]:
+        """The seller's jobs once every one has ended (the video in the chat comes
+        a moment before the job is marked done)."""
+        return [wait_for_final(job.id) for job in self.jobs()]
 
     def balance(self) -> int:
         return User.get_by_id(self.id).balance
@@ -322,7 +328,7 @@ def test_generate_again_reuses_the_photo_and_charges_once_per_job(bot):
     credits.grant(chat.id, 2, "test")
     chat.photo(caption="Teapot")
     chat.wait_video()
-    [first] = chat.jobs()
+    [first] = chat.ended_jobs()
     answer = chat.wait_answer(chat.press(callback_data=f"job:again:{first.id}", message_id=first.video_message_id)["callback_query_id"])
     assert answer["text"] == chat.t("callback.started")
     chat.wait_video(count=2)
@@ -339,7 +345,7 @@ def test_a_double_tap_starts_one_job(bot):
     credits.grant(chat.id, 5, "test")
     chat.photo(caption="Vase")
     chat.wait_video()
-    [first] = chat.jobs()
+    [first] = chat.ended_jobs()
     taps = [chat.press(callback_data=f"job:again:{first.id}", message_id=first.video_message_id) for _ in range(2)]
     answers = sorted(chat.wait_answer(tap["callback_query_id"])["text"] for tap in taps)
     assert answers == sorted([chat.t("callback.started"), chat.t("callback.already")])
@@ -355,10 +361,10 @@ def test_a_forged_button_for_another_sellers_job_changes_nothing(bot):
     thief.start()
     owner.photo(caption="Lamp")
     owner.wait_video()
-    [job] = owner.jobs()
+    [job] = owner.ended_jobs()
     thief.photo(caption="Bait")  # so the thief has a message with buttons of their own
     thief.wait_video()
-    [own] = thief.jobs()
+    [own] = thief.ended_jobs()
     tap = thief.press(callback_data=f"job:again:{job.id}", message_id=own.video_message_id)
     answer = thief.wait_answer(tap["callback_query_id"])
     assert answer["text"] == thief.t("callback.not_yours") and answer["show_alert"] in (True, "true")
@@ -373,7 +379,7 @@ def test_malformed_or_unknown_button_data_is_answered_and_ignored(bot, data):
     chat.start()
     chat.photo(caption="Cup")
     chat.wait_video()
-    [job] = chat.jobs()
+    [job] = chat.ended_jobs()
     answer = chat.wait_answer(chat.press(callback_data=data, message_id=job.video_message_id)["callback_query_id"])
     assert answer["text"] == chat.t("callback.unknown")
     assert len(chat.jobs()) == 1
@@ -405,7 +411,7 @@ def test_history_lists_jobs_and_resends_a_video_at_no_charge(bot):
     chat.wait_text(chat.t("history.empty"))
     chat.photo(caption="Kettle")
     chat.wait_video()
-    [job] = chat.jobs()
+    [job] = chat.ended_jobs()
     chat.command("history")
     listing = chat.wait_text("\n".join([
         chat.t("history.title"),
@@ -444,7 +450,7 @@ def test_admin_grant_stats_and_job(bot):
                     chat_id=admin.id)
     seller.photo(caption="Pan")
     seller.wait_video()
-    [job] = seller.jobs()
+    [job] = seller.ended_jobs()
     admin.command("job", str(job.id))
     bot.tg.wait_for(lambda t: any(f"Job {job.id}" in (e.get("text") or "") for e in _bot_messages(t)), chat_id=admin.id)
     admin.command("grant", "nonsense")

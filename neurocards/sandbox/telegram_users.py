@@ -167,7 +167,9 @@ def _find_pressed(chat: Chat, body: dict[str, Any]) -> tuple[int, str]:
             return message_id, button["callback_data"]
     if body.get("message_id") is not None and body.get("callback_data") is not None:
         return int(body["message_id"]), body["callback_data"]
-    raise ControlError(404, f"no button matching {body} on the bot's messages in chat {chat.id}")
+    given = (key for key in ("callback_data", "text", "message_id") if body.get(key) is not None)
+    wanted = ", ".join(f"{key}={body[key]!r}" for key in given)
+    raise ControlError(404, f"no button with {wanted} on the bot's messages in chat {chat.id}")
 
 
 def press_button(state: TelegramState, bot: BotState, user_id: int, body: dict[str, Any]) -> dict[str, Any]:

@@ -13,12 +13,10 @@ from redis.asyncio import Redis
 
 from ... import credits, jobs
 from ...models import User, utcnow
+from ...queues import read_depths_async
 from ...stats import stats
 
 router = Router(name="admin")
-
-QUEUES = ("pipeline", "pipeline.DQ", "pipeline.XQ")
-
 
 def setup(admin_ids: list[int]) -> Router:
     """Let only the operators through this router."""
@@ -32,12 +30,12 @@ async def show_stats(message: Message, redis: Redis) -> None:
     report = stats(since=today)
     by_status = report["jobs"]["by_status"]
     in_flight = sum(n for status, n in by_status.items() if status not in ("done", "failed"))
-    depths = {queue: await redis.llen(f"dramatiq:{queue}") for queue in QUEUES}
+    depths = await read_depths_async(redis)
     lines = [
         f"<b>Today (UTC)</b>: {report['jobs']['total']} jobs",
         f"done {by_status['done']}, failed {by_status['failed']}, in flight {in_flight}",
         f"credits: debited {report['credits']['debited']}, refunded {report['credits']['refunded']}",
-        "queues: " + ", ".join(f"{queue} {depth}" for queue, depth in depths.items()),
+        "queues: " + ", ".join(f"{queue} {state} {count}" for (queue, state), count in depths.items()),
         f"sellers: {report['users']}",
     ]
     await message.answer("\n".join(lines))
