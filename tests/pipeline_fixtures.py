@@ -50,7 +50,7 @@ def stack(request, redis_server, postgres_server, tmp_path_factory):
         import actors  # noqa: F401  (binds the broker to this Redis)
 
         redis_server.client().flushall()
-        stack.start_worker()
+        stack.start_worker(module=getattr(request.module, "WORKER_MODULE", "actors"))
         yield stack
         stack.close()
         close_database()
