@@ -129,6 +129,12 @@ def cmd_sandbox(settings, args) -> int:
     return 0
 
 
+def cmd_demo(settings, args) -> int:
+    from .demo import run_demo
+
+    return run_demo(settings)
+
+
 def _idle() -> int:
     """Wait quietly (so that honcho keeps the rest of the stack running)."""
     try:
@@ -170,6 +176,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("sandbox", help="run the local stand-ins for Telegram, KIE.AI and OpenAI").set_defaults(
         func=cmd_sandbox
     )
+
+    sub.add_parser("demo", help="play a seller against the sandbox, end to end").set_defaults(func=cmd_demo)
 
     p = sub.add_parser("worker", help="run the Dramatiq worker with processes/threads from settings")
     p.add_argument("--processes", type=int, default=0)

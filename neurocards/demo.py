@@ -1,0 +1,161 @@
+"""``neurocards demo``: the whole product once, end to end, against the sandbox.
+
+Starts whatever of the local stack is not running (embedded Redis, sandbox,
+worker, bot), plays a seller who sends a product photo with a caption, waits
+for the video, prints the conversation as the seller saw it and where the video
+is stored, and stops what it started.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import redis
+
+from .settings import ROOT
+
+__all__ = ["run_demo"]
+
+CAPTION = "Handmade ceramic mug, 350 ml, matte white glaze"
+HEARTBEATS = "dramatiq:__heartbeats__"
+
+
+def run_demo(settings) -> int:
+    if not settings.sandbox_active:
+        print("demo: runs against the sandbox only; unset the tokens and keys (or set NEUROCARDS_SANDBOX__ENABLED=on)")
+        return 2
+    from .db import init_database
+    from .schema import migrate
+
+    init_database(settings.database_url)
+    migrate()
+    started: list[subprocess.Popen] = []
+    try:
+        _ensure_stack(settings, started)
+        return _play(settings)
+    finally:
+        for process in reversed(started):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in started:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(20)
+
+
+def _ensure_stack(settings, started: list) -> None:
+    client = redis.Redis.from_url(settings.redis_url)
+    if not _pings(client):
+        _start("redis", [_neurocards(), "redis"], started, settings.var_dir)
+        _wait(lambda: _pings(client), "Redis")
+    if not _listening(settings.sandbox.host, settings.sandbox.telegram_port):
+        _start("sandbox", [_neurocards(), "sandbox"], started, settings.var_dir)
+        _wait(lambda: _listening(settings.sandbox.host, settings.sandbox.telegram_port), "the sandbox")
+    if not _worker_alive(client):
+        _start("worker", [_neurocards(), "worker"], started, settings.var_dir)
+        _wait(lambda: _worker_alive(client), "a worker", timeout=60)
+    if not any(client.scan_iter("neurocards:polling:*")):
+        _start("bot", [sys.executable, str(ROOT / "bot.py")], started, settings.var_dir)
+        _wait(lambda: any(client.scan_iter("neurocards:polling:*")), "the bot", timeout=60)
+
+
+def _play(settings) -> int:
+    from .jobs import get_job
+    from .models import Job
+    from .sandbox.telegram_client import TelegramSandbox
+
+    seller = random.randint(10**8, 10**9)
+    timeout = settings.sandbox.generation_s + settings.kie.poll_max_s * 2 + 120
+    with TelegramSandbox(settings.sandbox_url("telegram")) as tg:
+        tg.send_command(seller, "start", language_code="en", first_name="Demo")
+        tg.wait_for(lambda t: _bot_said(t), chat_id=seller)
+        tg.send_photo(seller, caption=CAPTION, language_code="en")
+        print(f"demo: a seller sent a photo; waiting for the video (up to {timeout:.0f} s)…", flush=True)
+        try:
+            tg.wait_for(lambda t: any(e.get("video") for e in _bot_said(t)), timeout=timeout, chat_id=seller)
+        except TimeoutError:
+            print("demo: no video arrived in time; see the worker's log")
+            return 1
+        time.sleep(settings.telegram.status_edit_interval_s + 1)  # let the status line settle on "done"
+        transcript = tg.transcript(seller)
+    print()
+    for line in conversation(transcript):
+        print(line)
+    job = Job.select().where(Job.user == seller).order_by(Job.created_at.desc()).first()
+    job = get_job(job.id)
+    print()
+    print(f"video stored at {job.video_path} ({Path(job.video_path).stat().st_size} bytes); job {job.id} {job.status}")
+    return 0 if job.status == "done" else 1
+
+
+def conversation(transcript: dict) -> list[str]:
+    """The chat as the seller saw it: each message in its final state, buttons shown."""
+    lines = []
+    final = transcript["messages"]
+    for event in transcript["events"]:
+        if event["type"] == "user_message":
+            what = event.get("text") or f"[{event.get('kind')}] {event.get('caption') or ''}".strip()
+            lines.append(f"seller > {what}")
+        elif event["type"] == "bot_message":
+            state = final.get(str(event["message_id"]), event)
+            if state.get("deleted"):
+                continue
+            body = state.get("text") or state.get("caption") or ""
+            if event.get("video"):
+                body = f"[video, {event['video']['file_size']} bytes] {body}"
+            lines.append("bot    > " + body.replace("\n", "\n         "))
+            buttons = [b["text"] for row in (state.get("reply_markup") or {}).get("inline_keyboard", []) for b in row]
+            if buttons:
+                lines.append("         " + "  ".join(f"[{label}]" for label in buttons))
+    return lines
+
+
+def _bot_said(transcript: dict) -> list[dict]:
+    return [e for e in transcript["events"] if e["type"] == "bot_message"]
+
+
+def _neurocards() -> str:
+    return str(Path(sys.executable).parent / "neurocards")
+
+
+def _start(name: str, argv: list[str], started: list, var_dir: Path) -> None:
+    var_dir.mkdir(parents=True, exist_ok=True)
+    print(f"demo: starting {name} (log: {var_dir / f'demo-{name}.log'})", flush=True)
+    log = open(var_dir / f"demo-{name}.log", "ab")
+    started.append(subprocess.Popen(argv, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
+
+
+def _wait(predicate, what: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise SystemExit(f"demo: {what} did not come up in {timeout:.0f} s")
+        time.sleep(0.2)
+
+
+def _pings(client) -> bool:
+    try:
+        return bool(client.ping())
+    except redis.RedisError:
+        return False
+
+
+def _listening(host: str, port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((host, port)) == 0
+
+
+def _worker_alive(client) -> bool:
+    """A Dramatiq worker has sent a heartbeat in the last 30 s."""
+    try:
+        return bool(client.zrangebyscore(HEARTBEATS, (time.time() - 30) * 1000, "+inf"))
+    except redis.RedisError:
+        return False
