@@ -9,6 +9,7 @@ from aiogram import Bot, Dispatcher
 from aiogram.fsm.storage.redis import RedisStorage
 from aiogram.types import BotCommand
 from aiohttp import web
+from redis import Redis as SyncRedis
 from redis.asyncio import Redis
 
 from ..clients.telegram import RetryAfterMiddleware, create_bot
@@ -63,7 +64,7 @@ async def run(settings) -> int:
     redis = Redis.from_url(settings.redis_url)
     bot = create_bot(settings)
     bot.session.middleware(RetryAfterMiddleware())
-    metrics = BotMetrics()
+    metrics = BotMetrics(redis=SyncRedis.from_url(settings.redis_url))
     dispatcher = build_dispatcher(settings, redis, metrics)
     runners = [await _serve(build_web_app(settings, bot, dispatcher, metrics), settings.telegram.web_host,
                             settings.telegram.web_port, "web app")]

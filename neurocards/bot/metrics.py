@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 
@@ -10,8 +12,16 @@ __all__ = ["BotMetrics"]
 
 
 class BotMetrics:
-    def __init__(self) -> None:
+    """The bot's registry.  With ``redis`` (a synchronous client), it also reports
+    queue depths and jobs in flight, read at each scrape."""
+
+    def __init__(self, redis=None) -> None:
         self.registry = CollectorRegistry()
+        if redis is not None:
+            from .collectors import JobsInFlightCollector, QueueDepthCollector
+
+            self.registry.register(QueueDepthCollector(redis))
+            self.registry.register(JobsInFlightCollector())
         self.updates = Counter(
             "neurocards_bot_updates_total", "Updates handled by the bot, by type and outcome.",
             ["update_type", "outcome"], registry=self.registry,
@@ -38,7 +48,8 @@ class BotMetrics:
 
     def app(self) -> web.Application:
         async def metrics(request: web.Request) -> web.Response:
-            return web.Response(body=self.exposition(), headers={"Content-Type": CONTENT_TYPE_LATEST})
+            body = await asyncio.to_thread(self.exposition)  # collectors query Redis and the database
+            return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
         app = web.Application()
         app.router.add_get("/metrics", metrics)
