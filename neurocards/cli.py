@@ -129,6 +129,15 @@ def cmd_sandbox(settings, args) -> int:
     return 0
 
 
+def cmd_health(settings, args) -> int:
+    from .health import run_checks
+
+    checks = run_checks(settings)
+    for check in checks:
+        print(check.line())
+    return 0 if all(check.ok for check in checks) else 1
+
+
 def cmd_demo(settings, args) -> int:
     from .demo import run_demo
 
@@ -177,6 +186,9 @@ def build_parser() -> argparse.ArgumentParser:
         func=cmd_sandbox
     )
 
+    sub.add_parser("health", help="check the database, Redis, workers and the services (exit 0/1)").set_defaults(
+        func=cmd_health
+    )
     sub.add_parser("demo", help="play a seller against the sandbox, end to end").set_defaults(func=cmd_demo)
 
     p = sub.add_parser("worker", help="run the Dramatiq worker with processes/threads from settings")
