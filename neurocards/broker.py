@@ -14,12 +14,12 @@ def pipeline_middleware(settings) -> list:
     """Dramatiq's defaults plus what the pipeline relies on."""
     from .logs import secrets_of
     from .metrics import prepare_worker_environment
-    from .middleware import DeadLetterRefunds, ExposedPrometheus, RecordFailures, ScrubSecretLogs
+    from .middleware import DeadLetterRefunds, ExposedPrometheus, RecordFailures, WorkerLogging
 
     prepare_worker_environment(settings)  # before prometheus_client is first imported
     return [
         *(middleware() for middleware in default_middleware),
-        ScrubSecretLogs(secrets=secrets_of(settings)),
+        WorkerLogging(secrets=secrets_of(settings)),
         CurrentMessage(),
         AsyncIO(),
         ExposedPrometheus(host=settings.metrics.host, port=settings.metrics.worker_port),

@@ -3,6 +3,6 @@
 from .dead_letter import DeadLetterRefunds
 from .failures import RecordFailures
 from .prometheus import ExposedPrometheus
-from .scrub_logs import ScrubSecretLogs
+from .worker_logging import WorkerLogging
 
-__all__ = ["DeadLetterRefunds", "RecordFailures", "ExposedPrometheus", "ScrubSecretLogs"]
+__all__ = ["DeadLetterRefunds", "RecordFailures", "ExposedPrometheus", "WorkerLogging"]
