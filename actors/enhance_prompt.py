@@ -10,7 +10,7 @@ from neurocards.errors import Kind, PipelineError, classify
 from neurocards.logs import job_logger
 from neurocards.metrics import external_call
 from neurocards.models import JobStatus
-from neurocards.pipeline import current_retries, message_token, pipeline_actor
+from neurocards.pipeline import current_retries, job_to_work_on, message_token, pipeline_actor
 from neurocards.settings import get_settings
 
 _settings = get_settings()
@@ -18,15 +18,11 @@ _settings = get_settings()
 
 @pipeline_actor(time_limit_s=_settings.pipeline.enhance_time_limit_s)
 def enhance_prompt(job_id: str) -> None:
-    job = jobs.get_job(job_id)
-    token = message_token()
+    job = job_to_work_on(job_id, (JobStatus.CREATED, JobStatus.ENHANCING),
+                         moved_to=JobStatus.GENERATING, next_actor=submit_generation)
     if job is None:
         return
-    if job.status == JobStatus.GENERATING and job.step_token == token:
-        submit_generation.send(job_id)  # moved by this message before an interruption
-        return
-    if job.status not in (JobStatus.CREATED, JobStatus.ENHANCING):
-        return
+    token = message_token()
     jobs.advance(job.id, JobStatus.CREATED, JobStatus.ENHANCING, token)
     notify_user.send(job_id, "progress")
 

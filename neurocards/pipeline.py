@@ -22,7 +22,8 @@ from dramatiq.middleware import CurrentMessage
 from .errors import classify
 from .settings import get_settings
 
-__all__ = ["pipeline_actor", "retry_transient", "message_token", "delivery_token", "defer", "PIPELINE_QUEUE"]
+__all__ = ["pipeline_actor", "retry_transient", "message_token", "delivery_token", "defer", "job_to_work_on",
+           "PIPELINE_QUEUE"]
 
 PIPELINE_QUEUE = "pipeline"
 
@@ -110,6 +111,22 @@ def delivery_token() -> str:
     if message is None:
         return ""
     return message.options.get("redis_message_id") or message.message_id
+
+
+def job_to_work_on(job_id: str, expected: tuple, *, moved_to, next_actor):
+    """The job, when it is in one of the ``expected`` states; otherwise None, and
+    nothing for this message to do — except when this very message already moved
+    the job on to ``moved_to`` and was interrupted before sending ``next_actor``'s
+    message: that message is sent again."""
+    from .jobs import get_job
+
+    job = get_job(job_id)
+    if job is None:
+        return None
+    if job.status == moved_to and job.step_token == message_token():
+        next_actor.send(job_id)
+        return None
+    return job if job.status in expected else None
 
 
 def current_retries() -> int:
