@@ -8,6 +8,8 @@ KIE's callback, never starts a second chain.
 
 from __future__ import annotations
 
+import random
+
 from neurocards import jobs, limits, services
 from neurocards.clients.kie import TaskStatus
 from neurocards.errors import Kind, PipelineError, is_content_policy
@@ -19,8 +21,10 @@ from neurocards.settings import get_settings
 
 _settings = get_settings()
 
-#: How long to wait for a slot of KIE's poll limit (10/s).
-POLL_SLOT_WAIT_S = 0.5
+#: KIE allows 10 polls/s per key; a poll refused a slot waits a random while (up to
+#: the longest gap between polls), so a thousand jobs in flight spread out instead
+#: of knocking on the limiter together.
+POLL_SLOT_MIN_WAIT_S = 1.0
 
 
 @pipeline_actor(time_limit_s=_settings.pipeline.poll_time_limit_s)
@@ -35,7 +39,8 @@ def poll_generation(job_id: str, seq: int) -> None:
     if job.status != JobStatus.GENERATING or job.poll_count != seq or not _submitted(job):
         return
     if not limits.try_acquire(limits.kie_poll()):
-        defer(poll_generation, job_id, seq, delay_s=POLL_SLOT_WAIT_S)
+        defer(poll_generation, job_id, seq,
+              delay_s=random.uniform(POLL_SLOT_MIN_WAIT_S, max(POLL_SLOT_MIN_WAIT_S, _settings.kie.poll_max_s)))
         return
 
     with external_call("kie", "poll"):

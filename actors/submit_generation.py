@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 from pathlib import Path
 
 from neurocards import jobs, limits, services
@@ -13,8 +15,9 @@ from neurocards.settings import get_settings
 
 _settings = get_settings()
 
-#: How long to wait for a slot of KIE's create limit (20 per 10 s).
-CREATE_SLOT_WAIT_S = 1.0
+#: KIE allows 20 creates per 10 s; a submit refused a slot waits a random part of
+#: that window, so many jobs do not retry the limiter in lockstep.
+CREATE_WINDOW_S = 10.0
 
 
 @pipeline_actor(time_limit_s=_settings.pipeline.submit_time_limit_s)
@@ -34,7 +37,7 @@ def submit_generation(job_id: str) -> None:
         return  # another delivery of this job's submit claimed it
     if not limits.try_acquire(limits.kie_create()):
         jobs.update_in_state(job.id, JobStatus.GENERATING, where=Job.kie_task_id == claim, kie_task_id="")
-        defer(submit_generation, job_id, delay_s=CREATE_SLOT_WAIT_S)
+        defer(submit_generation, job_id, delay_s=random.uniform(1.0, CREATE_WINDOW_S))
         return
 
     try:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
+import signal
 import statistics
 import sys
 import tempfile
@@ -116,6 +117,7 @@ def main() -> int:
     parser.add_argument("--callbacks", action="store_true", help="KIE posts callbacks to the bot's web app")
     parser.add_argument("--timeout-s", type=float, default=3600.0)
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # stop the stack on the way out
 
     redis_server = RedisServer()
     folder = Path(tempfile.mkdtemp(prefix="neurocards-bench-"))
