@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 
 from aiogram import Bot, Dispatcher
 from aiogram.fsm.storage.redis import RedisStorage
@@ -110,5 +111,9 @@ async def _run_webhook(settings, bot: Bot, me) -> int:
     url = settings.telegram.webhook_url.rstrip("/") + "/telegram/webhook"
     await bot.set_webhook(url, secret_token=secret, drop_pending_updates=False)
     logger.info("bot: @%s receiving updates by webhook", me.username)
-    await asyncio.Event().wait()
+    stop = asyncio.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        asyncio.get_running_loop().add_signal_handler(signum, stop.set)
+    await stop.wait()
+    logger.info("bot: stopping")
     return 0

@@ -127,7 +127,9 @@ def usage_of(texts: list[str], images: list[SeenImage], content: str) -> tuple[i
     return sum(len(t) for t in texts) // 4 + 85 * len(images) + 10, len(content) // 4
 
 
-def chat_completion_object(body: dict[str, Any], finish_reason: str, content: str, usage: tuple[int, int]) -> dict[str, Any]:
+def chat_completion_object(
+    body: dict[str, Any], finish_reason: str, content: str, usage: tuple[int, int]
+) -> dict[str, Any]:
     """A ``chat.completion`` object with one choice holding ``content``."""
     return {
         "id": f"chatcmpl-{uuid.uuid4().hex[:24]}",
