@@ -14,22 +14,21 @@ __all__ = ["register", "set_language", "mark_blocked"]
 def register(user_id: int, language: str, welcome_credits: int) -> tuple[User, bool]:
     """Return the seller, creating them (with the welcome grant) on first contact.
 
-    Safe to call concurrently and repeatedly: the user row is created once and
-    the welcome grant is keyed on the user id.
+    The row and the grant are one transaction, so no one ever sees a new seller
+    without their welcome credits.  Safe to call concurrently and repeatedly:
+    the row is created once and the grant is keyed on the user id.
     """
     existing = User.get_or_none(User.id == user_id)
     if existing is not None:  # the common case: a read, no write lock
         return existing, False
-    created = False
     try:
         with database.atomic():
             User.create(id=user_id, language=language)
-            created = True
-    except IntegrityError:
-        pass
-    if created and welcome_credits:
-        credits.welcome(user_id, welcome_credits)
-    return User.get_by_id(user_id), created
+            if welcome_credits:
+                credits.welcome(user_id, welcome_credits)
+    except IntegrityError:  # created by a concurrent first contact
+        return User.get_by_id(user_id), False
+    return User.get_by_id(user_id), True
 
 
 def set_language(user_id: int, language: str) -> None:

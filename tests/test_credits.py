@@ -171,3 +171,28 @@ def test_four_processes_racing_for_one_credit(database_url):
     assert sorted(outcomes) == ["debited", "refused", "refused", "refused"]
     assert User.get_by_id(user.id).balance == 0
     assert audit()["ok"]
+
+
+def test_concurrent_first_contacts_register_once_with_the_grant_visible(database_url):
+    # Given twenty first contacts of one seller at once (the bot and a webhook retry, say)
+    barrier = threading.Barrier(20)
+    seen = []
+
+    def first_contact():
+        barrier.wait()
+        try:
+            user, _ = register(42, "ru", welcome_credits=3)
+            seen.append(user.balance)
+        finally:
+            database.close()
+
+    threads = [threading.Thread(target=first_contact) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    # Then every one of them sees the welcome credits, granted once
+    assert seen == [3] * 20
+    assert LedgerEntry.select().where(LedgerEntry.kind == "welcome").count() == 1
+    assert audit()["ok"]
