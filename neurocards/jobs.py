@@ -186,12 +186,15 @@ def mark_failure_notified(job_id) -> bool:
 
 
 def stage_durations(job: Job) -> dict[str, float]:
-    """Seconds spent in each stage reached, for metrics and ``/job``."""
-    order = ["created_at", "enhancing_at", "generating_at", "downloading_at", "delivering_at", "done_at"]
-    stamps = [(name, getattr(job, name)) for name in order if getattr(job, name) is not None]
+    """Seconds the job spent in each state it left, keyed by that state
+    (``created`` is the wait in the queue, ``generating`` KIE's work, …); a failed
+    job's last state ends at its failure.  For metrics and ``/job``."""
+    order = ["created", "enhancing", "generating", "downloading", "delivering", "done", "failed"]
+    stamps = [(name, getattr(job, f"{name}_at")) for name in order if getattr(job, f"{name}_at") is not None]
     return {
-        later[0].removesuffix("_at"): (later[1] - earlier[1]).total_seconds()
-        for earlier, later in zip(stamps, stamps[1:])
+        state: (left - entered).total_seconds()
+        for (state, entered), (_, left) in zip(stamps, stamps[1:])
+        if state not in ("done", "failed")
     }
 
 

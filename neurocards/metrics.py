@@ -88,6 +88,10 @@ class _Metrics:
             "neurocards_ready_to_delivered_seconds", "From the video being ready at KIE to it being in the chat.",
             buckets=LATENCY_BUCKETS,
         )
+        # Series that exist from the start, so the first increase after a restart
+        # shows in rate() and increase() (the refund-ratio alert above all).
+        self.jobs_finished.labels("done", "none")
+        self.credits.labels("refund")
 
 
 _metrics: _Metrics | None = None

@@ -107,8 +107,9 @@ def rows() -> list[tuple[str, list[dict]]]:
                 description="From the photo (job created) to the job's end, by outcome (alert: p95 over 12 min)."),
             timeseries("Stage latency p50 / p95", quantiles(
                 "neurocards_stage_duration_seconds", "stage", "{{stage}}"), unit="s",
-                description="Time between a job's stage timestamps.  The stage label is the state the job "
-                            "moved INTO: stage=\"downloading\" is the time spent generating at KIE."),
+                description="Time a job spent in each state, by that state: created is the wait in the "
+                            "queue, enhancing the prompt, generating KIE's work, downloading and delivering "
+                            "the rest; a failed job's last state ends at its failure."),
             timeseries("KIE ready to video in the chat p50 / p95", quantiles(
                 "neurocards_ready_to_delivered_seconds", "", ""), unit="s",
                 description="From KIE reporting the video ready to the job being done (download + send)."),

@@ -64,8 +64,8 @@ async def run(settings) -> int:
 
     redis = Redis.from_url(settings.redis_url)
     bot = create_bot(settings)
-    bot.session.middleware(RetryAfterMiddleware())
     metrics = BotMetrics(redis=SyncRedis.from_url(settings.redis_url))
+    bot.session.middleware(RetryAfterMiddleware(on_wait=metrics.telegram_asked_to_wait))
     dispatcher = build_dispatcher(settings, redis, metrics)
     runners = [await _serve(build_web_app(settings, bot, dispatcher, metrics), settings.telegram.web_host,
                             settings.telegram.web_port, "web app")]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 
 from ..logs import setup_logging
 from ..settings import SettingsError, get_settings
@@ -15,7 +16,14 @@ async def _wait_forever() -> None:
     await asyncio.Event().wait()
 
 
+#: What would make prometheus_client keep the bot's values in the workers' shared
+#: folder, where the worker's endpoint would serve them a second time.
+WORKER_METRICS_VARIABLES = ("PROMETHEUS_MULTIPROC_DIR", "prometheus_multiproc_dir", "dramatiq_prom_db")
+
+
 def main() -> int:
+    for variable in WORKER_METRICS_VARIABLES:  # before anything imports prometheus_client
+        os.environ.pop(variable, None)
     try:
         settings = get_settings()
     except SettingsError as exc:

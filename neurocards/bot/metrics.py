@@ -6,7 +6,14 @@ from __future__ import annotations
 import asyncio
 
 from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+)
 
 __all__ = ["BotMetrics"]
 
@@ -16,6 +23,7 @@ class BotMetrics:
     queue depths and jobs in flight, read at each scrape."""
 
     def __init__(self, redis=None) -> None:
+        disable_created_metrics()
         self.registry = CollectorRegistry()
         if redis is not None:
             from .collectors import JobsInFlightCollector, QueueDepthCollector
@@ -39,6 +47,15 @@ class BotMetrics:
             "neurocards_kie_callbacks_total", "KIE callbacks received, by outcome.",
             ["outcome"], registry=self.registry,
         )
+        self.telegram_calls = Counter(
+            "neurocards_external_calls_total", "Calls to external services made by the bot, by outcome.",
+            ["service", "operation", "outcome"], registry=self.registry,
+        )
+        self.credits.labels("debit")  # visible from the start, for rate() and increase()
+
+    def telegram_asked_to_wait(self, method: str) -> None:
+        """A reply of the bot's met Telegram's flood limit (429) and waited it out."""
+        self.telegram_calls.labels("telegram", f"bot_{method}", "rate_limited").inc()
 
     def debited(self, amount: int) -> None:
         self.credits.labels("debit").inc(amount)

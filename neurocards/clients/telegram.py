@@ -37,8 +37,9 @@ class RetryAfterMiddleware(BaseRequestMiddleware):
     ``max_wait_s`` in total; for the bot's replies, where waiting in a coroutine
     costs nothing.  (Workers use Dramatiq's delayed retries instead.)"""
 
-    def __init__(self, max_wait_s: float = 30.0) -> None:
+    def __init__(self, max_wait_s: float = 30.0, on_wait=None) -> None:
         self.max_wait_s = max_wait_s
+        self.on_wait = on_wait  # called with the method's name each time Telegram asks to wait
 
     async def __call__(self, make_request, bot, method):
         waited = 0.0
@@ -49,5 +50,7 @@ class RetryAfterMiddleware(BaseRequestMiddleware):
                 if waited + exc.retry_after > self.max_wait_s:
                     raise
                 logger.info("telegram asked to wait %ss before %s", exc.retry_after, type(method).__name__)
+                if self.on_wait is not None:
+                    self.on_wait(type(method).__name__)
                 await asyncio.sleep(exc.retry_after)
                 waited += exc.retry_after

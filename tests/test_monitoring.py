@@ -1,0 +1,370 @@
+"""The operator's view, proven against a real Prometheus (DESIGN §9).
+
+``deploy/`` holds the scrape config, the alert rules and a Grafana dashboard
+built from code.  Here Debian's ``prometheus`` scrapes a real stack — the bot
+and a worker with two processes, against the sandbox — every second, after the
+bot has taken sellers through jobs that succeed, fail and meet KIE's and
+Telegram's errors.  Then every query of the dashboard and of the alerts must
+return data, and the counters must agree with the database.
+"""
+
+from __future__ import annotations
+
+import collections
+import importlib.util
+import re
+import shutil
+import socket
+import subprocess
+import time
+import tomllib
+from pathlib import Path
+
+import httpx
+import pytest
+
+from neurocards import services
+from neurocards.db import close_database, init_database
+from neurocards.models import Job, LedgerEntry
+from neurocards.schema import migrate
+from neurocards.settings import ROOT, get_settings
+from tests.services import free_port, wait_until
+from tests.stack import Stack, drain, wait_for_final
+
+DEPLOY = ROOT / "deploy"
+PROMETHEUS_YML = DEPLOY / "prometheus" / "prometheus.yml"
+ALERTS_YML = DEPLOY / "prometheus" / "alerts.yml"
+BUILD_DASHBOARD = DEPLOY / "grafana" / "build_dashboard.py"
+DASHBOARD_JSON = DEPLOY / "grafana" / "dashboards" / "neurocards.json"
+
+WORKER_PROCESSES = 2
+#: The scrape jobs of prometheus.yml (what the alerts and the dashboard select on).
+JOBS = ("neurocards-worker", "neurocards-bot")
+#: Seconds between scrapes (and rule evaluations) of the test's Prometheus.
+SCRAPE_INTERVAL_S = 1
+#: Scrapes of every target after the last job's last message, before anything is queried.
+SCRAPES_AFTER_TRAFFIC = 3
+#: A trailing ``<comparison> <number>``: what turns an alert's query into its condition.
+CONDITION = re.compile(r"\s*(==|!=|>=|<=|>|<)\s*(-?[0-9][0-9.e+-]*)\s*$")
+
+_user_ids = iter(range(910_000_001, 911_000_000))
+
+
+def _tool(name: str) -> str:
+    found = shutil.which(name)
+    if found is None:
+        raise RuntimeError(f"{name} was not found: apt-get install prometheus")
+    return found
+
+
+def _load_builder():
+    spec = importlib.util.spec_from_file_location("build_dashboard", BUILD_DASHBOARD)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _clear_caches() -> None:
+    get_settings.cache_clear()
+    for cached in (services.kie_client, services.prompt_writer, services.storage):
+        cached.cache_clear()
+
+
+# -- the stack, a Prometheus scraping it, and the traffic -----------------------------------
+
+
+@pytest.fixture(scope="module")
+def stack(redis_server, tmp_path_factory):
+    """The sandbox, SQLite, a worker with two processes and the bot, each serving its
+    metrics where the settings' defaults say (``metrics.host``), on free ports."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'neurocards.db'}"
+    stack = Stack(redis_url=redis_server.url, database_url=url)
+    # only metrics.host (left at its default) decides where metrics listen, not the
+    # stack's explicit Dramatiq variable
+    del stack.env["dramatiq_prom_host"]
+    assert "NEUROCARDS_METRICS__HOST" not in stack.env
+    with pytest.MonkeyPatch.context() as patch:
+        try:
+            for key, value in stack.env.items():
+                patch.setenv(key, value)
+            _clear_caches()
+            init_database(url)
+            migrate()
+            import actors  # noqa: F401  (binds the broker to this Redis)
+
+            patch.delenv("dramatiq_prom_host", raising=False)  # set by importing actors
+            redis_server.client().flushall()
+            stack.start_worker(processes=WORKER_PROCESSES)
+            # The bot gets the worker's multiprocess variables too (Stack gives them to every
+            # process): it must drop them, or the worker's endpoint would serve its counters
+            # a second time (every debit counted twice) -- test 4 checks it does.
+            stack.start_bot()
+            _wait_until_serving(stack)
+            yield stack
+        finally:
+            stack.close()
+            close_database()
+    _clear_caches()
+
+
+def _wait_until_serving(stack: Stack) -> None:
+    probe = next(_user_ids)
+    stack.tg.send_command(probe, "start", language_code="en")
+    stack.tg.wait_for(_bot_messages, timeout=60, chat_id=probe)
+    for port in (_worker_port(stack), _bot_port(stack)):
+        wait_until(lambda: _serves_metrics(port), timeout=60, interval=0.1, what=f"metrics on port {port}")
+
+
+def _worker_port(stack: Stack) -> int:
+    return int(stack.env["NEUROCARDS_METRICS__WORKER_PORT"])
+
+
+def _bot_port(stack: Stack) -> int:
+    return int(stack.env["NEUROCARDS_METRICS__BOT_PORT"])
+
+
+def _serves_metrics(port: int) -> bool:
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _bot_messages(transcript: dict) -> list[dict]:
+    return [event for event in transcript["events"] if event["type"] == "bot_message"]
+
+
+class Prometheus:
+    """Debian's ``prometheus`` with ``deploy/prometheus/prometheus.yml`` pointed at
+    the stack's metric ports: same jobs and rules, a 1 s interval, its own storage."""
+
+    def __init__(self, stack: Stack, folder: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = folder / "prometheus.yml"
+        config.write_text(scrape_config_for(stack))
+        argv = [_tool("prometheus"), f"--config.file={config}", f"--storage.tsdb.path={folder / 'data'}",
+                f"--web.listen-address=127.0.0.1:{self.port}", "--log.level=warn"]
+        self.log = open(folder / "prometheus.log", "ab")
+        self.process = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT)
+        wait_until(self._ready, timeout=60, interval=0.1, what="prometheus to be ready")
+
+    def _ready(self) -> bool:
+        if self.process.poll() is not None:
+            raise RuntimeError(f"prometheus exited with {self.process.returncode}; see {self.log.name}")
+        try:
+            return httpx.get(f"{self.url}/-/ready", timeout=5).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def api(self, path: str, **params) -> dict:
+        reply = httpx.get(f"{self.url}/api/v1/{path}", params=params, timeout=30)
+        body = reply.json()
+        if body.get("status") != "success":
+            raise AssertionError(f"{path} {params}: {body.get('errorType')}: {body.get('error')}")
+        return body["data"]
+
+    def query(self, expr: str) -> list[dict]:
+        """The instant vector (or scalar, as one sample) ``expr`` evaluates to now."""
+        data = self.api("query", query=expr)
+        return data["result"] if data["resultType"] == "vector" else [{"metric": {}, "value": data["result"]}]
+
+    def value(self, expr: str) -> float:
+        [sample] = self.query(expr)
+        return float(sample["value"][1])
+
+    def wait_for_scrapes(self, jobs: tuple[str, ...], *, after: float, count: int) -> None:
+        """Until every job's target has been scraped ``count`` times since ``after`` (unix s)."""
+        seen: dict[str, set[float]] = collections.defaultdict(set)
+        up = f'up{{job=~"{"|".join(jobs)}"}}'
+
+        def scraped() -> bool:
+            # timestamp() of a selector is the scrape's time (of anything computed, the query's)
+            for sample in self.query(f"timestamp({up}) and {up} == 1"):
+                if (stamp := float(sample["value"][1])) > after:
+                    seen[sample["metric"]["job"]].add(stamp)
+            return all(len(seen[job]) >= count for job in jobs)
+
+        wait_until(scraped, timeout=60, interval=0.1, what=f"{count} scrapes of {jobs}")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(10)
+        self.log.close()
+
+
+def scrape_config_for(stack: Stack) -> str:
+    """``prometheus.yml`` with the stack's ports for the settings' default ones, a 1 s
+    interval and the rules by absolute path; every job name and rule file kept."""
+    defaults = tomllib.loads((ROOT / "settings.toml").read_text())["metrics"]
+    host = defaults["host"]
+    replacements = {
+        f'"{host}:{defaults["worker_port"]}"': f'"127.0.0.1:{_worker_port(stack)}"',
+        f'"{host}:{defaults["bot_port"]}"': f'"127.0.0.1:{_bot_port(stack)}"',
+        "scrape_interval: 15s": f"scrape_interval: {SCRAPE_INTERVAL_S}s",
+        "evaluation_interval: 15s": f"evaluation_interval: {SCRAPE_INTERVAL_S}s",
+        "- alerts.yml": f"- {ALERTS_YML}",
+    }
+    text = PROMETHEUS_YML.read_text()
+    for old, new in replacements.items():
+        assert text.count(old) == 1, f"{PROMETHEUS_YML} should hold {old!r} once (this test rewrites it)"
+        text = text.replace(old, new)
+    return text
+
+
+@pytest.fixture(scope="module")
+def prometheus(stack, tmp_path_factory):
+    """Prometheus, once it has scraped both targets (so it sees every counter from its first value)."""
+    server = Prometheus(stack, tmp_path_factory.mktemp("prometheus"))
+    try:
+        server.wait_for_scrapes(JOBS, after=0, count=1)
+        yield server
+    finally:
+        server.stop()
+
+
+def _seller_starts_a_job(stack: Stack, caption: str) -> int:
+    """A new seller talks to the bot: /start (a welcome credit), then a photo with a caption."""
+    user_id = next(_user_ids)
+    stack.tg.send_command(user_id, "start", language_code="en")
+    stack.tg.wait_for(_bot_messages, timeout=30, chat_id=user_id)
+    stack.tg.send_photo(user_id, caption=caption, language_code="en")
+    return user_id
+
+
+def _jobs_of(user_ids: list[int]) -> list[Job]:
+    def started():
+        found = list(Job.select().where(Job.user.in_(user_ids)))
+        return found if len(found) == len(user_ids) else None
+
+    return [wait_for_final(job.id) for job in wait_until(started, timeout=30, what="the bot to start the jobs")]
+
+
+@pytest.fixture(scope="module")
+def traffic(stack, prometheus):
+    """Sellers take jobs through the bot until every series of the dashboard exists;
+    returns the ended jobs once Prometheus has scraped everything they left behind."""
+    stack.reset_sandbox()
+    # Given KIE refusing one job for its content and answering another 402 at create
+    stack.fault("kie", "code", count=1, match={"endpoint": "generate"}, params={"code": 402})
+    stack.fault("kie", "content_policy", count=1, params={"stage": "task"})
+    failed = _jobs_of([_seller_starts_a_job(stack, f"Refused mug #{n}") for n in range(2)])
+
+    # and then a KIE 500 (retried) and a Telegram 429 on a video (waited out) among jobs that succeed
+    stack.fault("kie", "code", count=1, match={"endpoint": "generate"}, params={"code": 500})
+    stack.fault("telegram", "retry_after", count=1, params={"retry_after": 1}, match={"method": "sendVideo"})
+    done = _jobs_of([_seller_starts_a_job(stack, f"Ceramic mug #{n}, 350 ml") for n in range(3)])
+
+    # (the scenario went as planned, so every series below was really exercised)
+    assert sorted(job.error_class for job in failed) == ["content_policy", "kie_no_credits"]
+    assert [job.status for job in done] == ["done"] * 3
+    assert [fault["fired"] for fault in stack.faults("kie")] == [1, 1, 1]
+    assert [fault["fired"] for fault in stack.faults("telegram")] == [1]
+
+    # When every message has been handled and Prometheus has scraped a few times since
+    drain(stack.env["NEUROCARDS_REDIS__URL"])
+    prometheus.wait_for_scrapes(JOBS, after=time.time(), count=SCRAPES_AFTER_TRAFFIC)
+    return failed + done
+
+
+# -- what is generated and what promtool says -----------------------------------------------
+
+
+def test_the_dashboard_json_is_what_build_dashboard_builds():
+    builder = _load_builder()
+
+    # (a renamed metric or an edited panel: run the builder and commit its output)
+    assert DASHBOARD_JSON.read_text() == builder.render(builder.build()), (
+        "deploy/grafana/dashboards/neurocards.json is stale: run .venv/bin/python deploy/grafana/build_dashboard.py")
+    expressions = builder.expressions()
+    assert expressions and not [expr for expr in expressions if "$" in expr]
+
+
+def test_promtool_accepts_the_scrape_config_and_the_rules():
+    for kind, path in (("config", PROMETHEUS_YML), ("rules", ALERTS_YML)):
+        result = subprocess.run([_tool("promtool"), "check", kind, str(path)], capture_output=True, text=True)
+        assert result.returncode == 0, result.stdout + result.stderr
+
+
+# -- against a real Prometheus ------------------------------------------------------------
+
+
+def alert_queries(prometheus: Prometheus) -> dict[str, str]:
+    """Each alert's query (its expr without the trailing comparison), as Prometheus loaded it."""
+    rules = [rule for group in prometheus.api("rules")["groups"] for rule in group["rules"]]
+    named = re.findall(r"^\s*- alert:\s*(\S+)", ALERTS_YML.read_text(), flags=re.M)
+    assert sorted(rule["name"] for rule in rules) == sorted(named), "Prometheus did not load every alert"
+    unhealthy = {rule["name"]: rule.get("lastError") for rule in rules if rule["health"] != "ok"}
+    assert not unhealthy, unhealthy
+    queries = {}
+    for rule in rules:
+        assert CONDITION.search(rule["query"]), f"{rule['name']}: expr must end with <comparison> <number>"
+        queries[rule["name"]] = CONDITION.sub("", rule["query"])
+    return queries
+
+
+def test_every_dashboard_and_alert_query_returns_data(traffic, prometheus):
+    # Given every query of the dashboard, and of each alert without its threshold
+    queries = {f"dashboard: {expr}": expr for expr in _load_builder().expressions()}
+    queries |= {f"alert {name}: {query}": query for name, query in alert_queries(prometheus).items()}
+
+    # When Prometheus evaluates them after the traffic
+    empty = [label for label, expr in queries.items() if not prometheus.query(expr)]
+
+    # Then each returns data
+    assert not empty, "no data for:\n" + "\n".join(empty)
+
+
+def test_counters_agree_with_the_database_across_two_worker_processes(traffic, prometheus):
+    # Given the jobs the bot started, ended (two worker processes did the work)
+    done = Job.select().where(Job.status == "done").count()
+    failed = Job.select().where(Job.status == "failed").count()
+    assert (done, failed) == (3, 2)
+
+    # Then the counters, summed over both processes, say what the database says
+    assert prometheus.value('sum(neurocards_jobs_finished_total{outcome="done"})') == done
+    assert prometheus.value('sum(neurocards_jobs_finished_total{outcome="failed"})') == failed
+    assert prometheus.value('sum(neurocards_credits_total{kind="debit"})') == credits_moved("debit")
+    assert prometheus.value('sum(neurocards_credits_total{kind="refund"})') == credits_moved("refund")
+    assert prometheus.value('sum(dramatiq_messages_total{actor_name="deliver_video"})') >= done
+    # and no counter ever went down between two scrapes (each scrape reads every process)
+    names = prometheus.api("label/__name__/values", **{"match[]": f'{{job=~"{"|".join(JOBS)}"}}'})
+    counters = [name for name in names if re.search(r"_(total|count|bucket)$", name)]
+    assert "neurocards_jobs_finished_total" in counters
+    went_down = {name: resets for name in counters
+                 if (resets := [s for s in prometheus.query(f"resets({name}[5m])") if float(s["value"][1])])}
+    assert not went_down, went_down
+
+
+def credits_moved(kind: str) -> int:
+    return sum(abs(entry.amount) for entry in LedgerEntry.select().where(LedgerEntry.kind == kind))
+
+
+def test_the_worker_serves_its_metrics_on_loopback_only(stack):
+    # Given the settings' default metrics.host, the worker's (and the bot's) metrics port
+    # listens on 127.0.0.1 and on no other address
+    assert get_settings().metrics.host == "127.0.0.1"
+    assert listening_addresses(_worker_port(stack)) == {"127.0.0.1"}
+    assert listening_addresses(_bot_port(stack)) == {"127.0.0.1"}
+
+
+def listening_addresses(port: int) -> set[str]:
+    """The local addresses of the TCP sockets listening on ``port`` (from /proc/net)."""
+    found = set()
+    for table, family in (("/proc/net/tcp", socket.AF_INET), ("/proc/net/tcp6", socket.AF_INET6)):
+        if not Path(table).exists():
+            continue
+        for line in Path(table).read_text().splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            address, local_port = local.rsplit(":", 1)
+            if state == "0A" and int(local_port, 16) == port:  # 0A: LISTEN
+                raw = bytes.fromhex(address)
+                # the kernel prints each 32-bit word in host (little-endian) order
+                words = b"".join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4))
+                found.add(socket.inet_ntop(family, words))
+    return found
+
