@@ -7,7 +7,6 @@ so that concurrent writers queue on the lock instead of failing half-way.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -15,7 +14,7 @@ from urllib.parse import urlsplit
 from peewee import Database, DatabaseProxy, PostgresqlDatabase, SqliteDatabase
 from playhouse.db_url import connect as connect_url
 
-__all__ = ["database", "init_database", "close_database", "is_sqlite", "redact_url"]
+__all__ = ["database", "init_database", "close_database", "is_postgres", "redact_url"]
 
 logger = logging.getLogger(__name__)
 
@@ -65,24 +64,8 @@ def close_database() -> None:
         db.close()
 
 
-def is_sqlite() -> bool:
-    return isinstance(database.obj, SqliteDatabase)
-
-
 def is_postgres() -> bool:
     return isinstance(database.obj, PostgresqlDatabase)
-
-
-@contextlib.contextmanager
-def connection():
-    """A connection for the duration of the block (reused when already open)."""
-    db = database.obj
-    opened = db.connect(reuse_if_open=True)
-    try:
-        yield db
-    finally:
-        if opened:
-            db.close()
 
 
 def redact_url(url: str) -> str:

@@ -15,8 +15,6 @@ from __future__ import annotations
 import secrets
 import uuid
 
-from peewee import fn
-
 from . import credits
 from .db import database, is_postgres
 from .errors import Failure
@@ -197,7 +195,3 @@ def stage_durations(job: Job) -> dict[str, float]:
         if state not in ("done", "failed")
     }
 
-
-def count_by_status() -> dict[str, int]:
-    rows = Job.select(Job.status, fn.COUNT(Job.id).alias("n")).group_by(Job.status)
-    return {row.status: row.n for row in rows}

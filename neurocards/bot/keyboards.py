@@ -9,7 +9,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from ..texts import text
 
 __all__ = ["JobAction", "SkipInfo", "SetLanguage", "again_keyboard", "try_again_keyboard", "skip_keyboard",
-           "language_keyboard", "resend_keyboard"]
+           "language_keyboard"]
 
 
 class JobAction(CallbackData, prefix="job"):
@@ -39,10 +39,6 @@ def again_keyboard(language: str, job_id) -> InlineKeyboardMarkup:
 
 def try_again_keyboard(language: str, job_id) -> InlineKeyboardMarkup:
     return _one_button(text(language, "button.try_again"), JobAction(action="again", job_id=str(job_id)))
-
-
-def resend_keyboard(language: str, job_id) -> InlineKeyboardMarkup:
-    return _one_button(text(language, "button.resend"), JobAction(action="resend", job_id=str(job_id)))
 
 
 def skip_keyboard(language: str) -> InlineKeyboardMarkup:

@@ -89,7 +89,6 @@ TEXTS = {
     "button.again": "🔁 Generate again",
     "button.try_again": "🔁 Try again",
     "button.skip": "Skip",
-    "button.resend": "Send again",
 
     # callbacks
     "callback.started": "Starting!",

@@ -89,7 +89,6 @@ TEXTS = {
     "button.again": "🔁 Сделать ещё",
     "button.try_again": "🔁 Попробовать ещё раз",
     "button.skip": "Пропустить",
-    "button.resend": "Прислать снова",
 
     # callbacks
     "callback.started": "Запускаю!",
