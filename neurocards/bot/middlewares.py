@@ -46,7 +46,9 @@ class SellerMiddleware(BaseMiddleware):
 class ThrottleMiddleware(BaseMiddleware):
     """At most ``limit`` messages and button presses per seller per ``window_s``,
     counted in Redis so that every bot instance shares the count.  The first
-    refusal in a window is answered; the rest are dropped quietly."""
+    refused message in a window is answered, the rest dropped quietly; every
+    refused button press is answered (a callback answer is not a chat message,
+    and an unanswered button spins on the seller's screen)."""
 
     def __init__(self, redis: Redis, *, limit: int = 5, window_s: int = 2) -> None:
         self.redis = redis
@@ -62,7 +64,7 @@ class ThrottleMiddleware(BaseMiddleware):
             count, _ = await pipe.incr(key).expire(key, self.window_s * 2).execute()
         if count <= self.limit:
             return await handler(event, data)
-        if count == self.limit + 1:
+        if count == self.limit + 1 or isinstance(event, CallbackQuery):
             await self._answer(event, data)
         logger.info("throttled user=%s count=%s", tg_user.id, count)
         return None
