@@ -118,3 +118,15 @@ def test_history_lists_jobs_and_resends_a_video_at_no_charge(bot):
     chat.press(callback_data=f"job:resend:{job.id}")
     chat.wait_video(count=2)
     assert chat.balance() == 0 and len(chat.jobs()) == 1
+
+
+def test_a_burst_of_presses_is_throttled_but_every_press_answered(bot):
+    chat = Chat(bot)
+    chat.start()
+    chat.command("lang")
+    question = chat.wait_text(chat.t("lang.choose"))
+    taps = [chat.press(callback_data="lang:en", message_id=question["message_id"]) for _ in range(12)]
+    answers = [chat.wait_answer(tap["callback_query_id"]) for tap in taps]
+    texts = [answer.get("text") or "" for answer in answers]
+    assert len(answers) == 12
+    assert chat.t("throttled") in texts  # some were refused, and said so
