@@ -19,7 +19,7 @@ from ..models import Job, User
 from ..settings import get_settings
 from ..status import status_text
 from .keyboards import again_keyboard
-from .photos import ACCEPTED_MIME_TYPES, inspect_image
+from .photos import inspect_image
 
 __all__ = ["start_generation", "download_photo"]
 
@@ -98,6 +98,3 @@ def _send_to_pipeline(job: Job) -> None:
 
     enhance_prompt.send(str(job.id))
 
-
-def suffix_of(mime_type: str | None) -> str | None:
-    return ACCEPTED_MIME_TYPES.get((mime_type or "").lower())

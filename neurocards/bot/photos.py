@@ -7,7 +7,8 @@ import io
 
 from PIL import Image, UnidentifiedImageError
 
-__all__ = ["PhotoProblem", "ACCEPTED_MIME_TYPES", "MAX_PHOTO_BYTES", "MIN_SIDE_PX", "check_size", "inspect_image"]
+__all__ = ["PhotoProblem", "ACCEPTED_MIME_TYPES", "MAX_PHOTO_BYTES", "MIN_SIDE_PX", "check_size", "inspect_image",
+           "suffix_of"]
 
 #: Images taken as files (documents); anything else is "not a photo".
 ACCEPTED_MIME_TYPES = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp"}
@@ -28,6 +29,11 @@ class PhotoProblem(Exception):
         super().__init__(key)
         self.key = key
         self.values = values
+
+
+def suffix_of(mime_type: str | None) -> str | None:
+    """The file suffix for an accepted image type; None for anything else."""
+    return ACCEPTED_MIME_TYPES.get((mime_type or "").lower())
 
 
 def check_size(file_size: int | None, width: int | None = None, height: int | None = None) -> None:

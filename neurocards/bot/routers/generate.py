@@ -20,10 +20,10 @@ from ...jobs import TooManyJobsInFlight, jobs_in_flight
 from ...models import User
 from ...settings import get_settings
 from ...texts import text
-from ..flow import download_photo, start_generation, suffix_of
+from ..flow import download_photo, start_generation
 from ..metrics import BotMetrics
 from ..keyboards import SkipInfo, skip_keyboard
-from ..photos import PhotoProblem, check_size
+from ..photos import PhotoProblem, check_size, suffix_of
 
 router = Router(name="generate")
 logger = logging.getLogger("neurocards.bot.generate")
