@@ -15,6 +15,7 @@ from pathlib import Path
 from aiogram import Bot
 
 from .. import jobs, services
+from ..logs import job_logger
 from ..models import Job, User
 from ..settings import get_settings
 from ..status import status_text
@@ -88,7 +89,7 @@ async def _send_status_message(bot: Bot, job: Job) -> None:
     try:
         message = await bot.send_message(job.chat_id, status_text(job), reply_markup=again_keyboard(job.language, job.id))
     except Exception:
-        logger.warning("job=%s status message not sent", job.id, exc_info=True)
+        job_logger(job.id, logger.name).warning("status message not sent", exc_info=True)
         return
     Job.update(status_message_id=message.message_id).where(Job.id == job.id).execute()
 
@@ -97,4 +98,3 @@ def _send_to_pipeline(job: Job) -> None:
     from actors.enhance_prompt import enhance_prompt
 
     enhance_prompt.send(str(job.id))
-
