@@ -23,6 +23,9 @@ _settings = get_settings()
 #: Edits that fail with these descriptions have nothing left to do.
 HARMLESS_EDIT_ERRORS = ("message is not modified", "message to edit not found", "message can't be edited")
 
+#: How long the status last shown to the seller is remembered.
+SHOWN_TTL_S = 86_400
+
 
 @pipeline_actor(time_limit_s=_settings.pipeline.notify_time_limit_s, refund=False)
 async def notify_user(job_id: str, event: str) -> None:
@@ -35,15 +38,12 @@ async def notify_user(job_id: str, event: str) -> None:
         await _edit_status(job)
 
 
-#: How long the status last shown to the seller is remembered.
-SHOWN_TTL_S = 86_400
-
-
 async def _edit_status(job) -> None:
     shown_key = f"neurocards:status-shown:{job.id}"
     if job.status_message_id is None or services.redis_client().get(shown_key) == job.status.encode():
         return  # nothing new to show (edits put off earlier all land here)
-    if not limits.try_acquire(limits.status_edit(job.chat_id), limits.telegram_chat(job.chat_id)):
+    chat_limits = (limits.status_edit(job.chat_id), limits.telegram_chat(job.chat_id), limits.telegram_global())
+    if not limits.try_acquire(*chat_limits):
         defer(notify_user, str(job.id), "progress", delay_s=_settings.telegram.status_edit_interval_s)
         return
     keyboard = again_keyboard(job.language, job.id) if job.status != JobStatus.FAILED else None
