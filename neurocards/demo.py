@@ -42,12 +42,8 @@ def run_demo(settings) -> int:
         _ensure_stack(settings, started)
         return _play(settings)
     finally:
-        for process in reversed(started):
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGTERM)
-        for process in started:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                process.wait(20)
+        for process in reversed(started):  # the bot and the worker before the Redis they need to stop
+            _stop(process)
 
 
 def _ensure_stack(settings, started: list) -> None:
@@ -130,6 +126,18 @@ def _start(name: str, argv: list[str], started: list, var_dir: Path) -> None:
     print(f"demo: starting {name} (log: {var_dir / f'demo-{name}.log'})", flush=True)
     log = open(var_dir / f"demo-{name}.log", "ab")
     started.append(subprocess.Popen(argv, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
+
+
+def _stop(process: subprocess.Popen, grace_s: float = 20.0) -> None:
+    """SIGTERM the process group, SIGKILL it if it has not stopped within ``grace_s``."""
+    for signum in (signal.SIGTERM, signal.SIGKILL):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signum)
+        try:
+            process.wait(grace_s)
+            return
+        except subprocess.TimeoutExpired:
+            continue
 
 
 def _wait(predicate, what: str, timeout: float = 30.0) -> None:
