@@ -20,12 +20,12 @@ from pathlib import Path
 
 import redis
 
+from .queues import live_workers
 from .settings import ROOT
 
 __all__ = ["run_demo"]
 
 CAPTION = "Handmade ceramic mug, 350 ml, matte white glaze"
-HEARTBEATS = "dramatiq:__heartbeats__"
 
 
 def run_demo(settings) -> int:
@@ -54,9 +54,10 @@ def _ensure_stack(settings, started: list) -> None:
     if not _listening(settings.sandbox.host, settings.sandbox.telegram_port):
         _start("sandbox", [_neurocards(), "sandbox"], started, settings.var_dir)
         _wait(lambda: _listening(settings.sandbox.host, settings.sandbox.telegram_port), "the sandbox")
-    if not _worker_alive(client):
+    within_s = settings.worker.heartbeat_timeout_s
+    if not _worker_alive(client, within_s):
         _start("worker", [_neurocards(), "worker"], started, settings.var_dir)
-        _wait(lambda: _worker_alive(client), "a worker", timeout=60)
+        _wait(lambda: _worker_alive(client, within_s), "a worker", timeout=60)
     if not any(client.scan_iter("neurocards:polling:*")):
         _start("bot", [sys.executable, str(ROOT / "bot.py")], started, settings.var_dir)
         _wait(lambda: any(client.scan_iter("neurocards:polling:*")), "the bot", timeout=60)
@@ -161,9 +162,8 @@ def _listening(host: str, port: int) -> bool:
         return sock.connect_ex((host, port)) == 0
 
 
-def _worker_alive(client) -> bool:
-    """A Dramatiq worker has sent a heartbeat in the last 30 s."""
+def _worker_alive(client, within_s: float) -> bool:
     try:
-        return bool(client.zrangebyscore(HEARTBEATS, (time.time() - 30) * 1000, "+inf"))
+        return live_workers(client, within_s) > 0
     except redis.RedisError:
         return False

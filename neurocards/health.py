@@ -4,17 +4,14 @@ exit 0 when all pass, 1 otherwise.  Nothing secret is printed."""
 from __future__ import annotations
 
 import dataclasses
-import time
 
 import httpx
 import redis
 
 from .logs import scrub
+from .queues import live_workers
 
 __all__ = ["Check", "run_checks"]
-
-HEARTBEATS = "dramatiq:__heartbeats__"
-
 
 @dataclasses.dataclass(frozen=True)
 class Check:
@@ -64,9 +61,8 @@ def _redis(client) -> Check:
 
 
 def _workers(client, settings) -> Check:
-    since_ms = (time.time() - settings.worker.heartbeat_timeout_s) * 1000
     try:
-        alive = client.zcount(HEARTBEATS, since_ms, "+inf")
+        alive = live_workers(client, settings.worker.heartbeat_timeout_s)
     except redis.RedisError as exc:
         return Check("workers", False, scrub(f"{type(exc).__name__}: {exc}"))
     if not alive:

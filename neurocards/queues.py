@@ -1,18 +1,27 @@
-"""How many messages wait in Dramatiq's Redis queues: ready, delayed, dead-lettered.
+"""What Dramatiq keeps in Redis, read for operators: how many messages wait in
+each queue (ready, delayed, dead-lettered) and how many workers are alive.
 
 Dramatiq keeps a queue as a list of message ids (``dramatiq:<queue>``), its
-delayed twin as another (``<queue>.DQ``) and its dead letters as a sorted set
-(``<queue>.XQ``).
+delayed twin as another (``<queue>.DQ``), its dead letters as a sorted set
+(``<queue>.XQ``) and each worker's last heartbeat in ``dramatiq:__heartbeats__``.
 """
 
 from __future__ import annotations
 
-__all__ = ["QUEUES", "depth_commands", "read_depths"]
+import time
+
+__all__ = ["QUEUES", "depth_commands", "read_depths", "read_depths_async", "live_workers"]
 
 #: The queues the pipeline uses.
 QUEUES = ("pipeline",)
 
 NAMESPACE = "dramatiq"
+HEARTBEATS = f"{NAMESPACE}:__heartbeats__"
+
+
+def live_workers(redis, within_s: float) -> int:
+    """Worker processes that sent a heartbeat in the last ``within_s`` seconds."""
+    return int(redis.zcount(HEARTBEATS, (time.time() - within_s) * 1000, "+inf"))
 
 
 def depth_commands(queue: str) -> list[tuple[str, str, str]]:
