@@ -106,11 +106,13 @@ def _detail(exc: BaseException) -> str:
 
 
 def _kie(exc: KieApiError) -> Failure:
-    if exc.code == 400 and is_content_policy(exc.message):
+    refused_content = (exc.code == 400 and is_content_policy(exc.message)) or (
+        exc.code == 422 and "rejected by flow" in exc.message.lower()
+    )
+    if refused_content:
         return Failure(Kind.USER, "content_policy", _detail(exc))
-    kind, error_class = KIE_CODES.get(exc.code, (Kind.TRANSIENT, "upstream_unavailable") if exc.code >= 500 else (Kind.SYSTEM, "kie_rejected"))
-    if exc.code == 422 and "rejected by flow" in exc.message.lower():
-        kind, error_class = Kind.USER, "content_policy"
+    undocumented = (Kind.TRANSIENT, "upstream_unavailable") if exc.code >= 500 else (Kind.SYSTEM, "kie_rejected")
+    kind, error_class = KIE_CODES.get(exc.code, undocumented)
     return Failure(kind, error_class, _detail(exc), exc.retry_after if kind is Kind.TRANSIENT else None)
 
 
