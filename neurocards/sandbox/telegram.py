@@ -11,7 +11,11 @@ Faults (``POST /_sandbox/scenario``), matchable by ``{"method": ..., "chat_id": 
 downloads are method ``"file"``): ``retry_after`` (params ``retry_after``), ``server_error``,
 ``bad_gateway`` (a 502 that is not JSON), ``entity_too_large``, ``forbidden`` and ``bad_request``
 (params ``description``), ``network_drop`` (the connection closes with no answer) and ``slow``
-(params ``delay_s``, then the call proceeds).
+(params ``delay_s``, then the call proceeds).  ``duplicate_payment`` (matchable by ``chat_id``)
+delivers a successful_payment twice (``telegram_payments_checkout``).
+
+Stars payments (``telegram_payments``): the bot sends an invoice, a user pays it through the
+control API, and the bot has ``pre_checkout_timeout_s`` to answer the pre_checkout_query.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ import aiohttp
 from aiohttp import web
 
 from ..settings import SANDBOX_BOT_TOKEN
-from . import telegram_messages, telegram_profile, telegram_updates
+from . import telegram_messages, telegram_payments, telegram_profile, telegram_updates
 from .common import CallLog, Faults, add_control_routes
 from .telegram_call import Call, read_params
 from .telegram_control import add_telegram_control_routes
@@ -38,17 +42,19 @@ __all__ = ["create_app", "TELEGRAM_STATE", "TELEGRAM_FAULTS", "TelegramState"]
 #: Faults the control API can inject.
 TELEGRAM_FAULTS = frozenset({
     "retry_after", "server_error", "bad_gateway", "entity_too_large", "forbidden", "bad_request", "network_drop",
-    "slow",
+    "slow", "duplicate_payment",
 })  # fmt: skip
 #: Methods flood control counts: sending and editing messages (not getUpdates, getFile, answers).
 FLOOD_METHODS = frozenset({
     "sendMessage", "sendPhoto", "sendVideo", "sendDocument", "editMessageText", "editMessageCaption",
-    "editMessageReplyMarkup",
+    "editMessageReplyMarkup", "sendInvoice",
 })  # fmt: skip
 Method = Callable[[Call], Awaitable[Any]]
 
 #: The methods the stand-in implements; any other Bot API method is a 400 that says so.
-HANDLERS: dict[str, Method] = {**telegram_updates.METHODS, **telegram_profile.METHODS, **telegram_messages.METHODS}
+HANDLERS: dict[str, Method] = {
+    **telegram_updates.METHODS, **telegram_profile.METHODS, **telegram_messages.METHODS, **telegram_payments.METHODS,
+}  # fmt: skip
 #: What Telegram's front end answers when the Bot API behind it is down: nginx's page, not JSON.
 BAD_GATEWAY_PAGE = (
     "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
@@ -63,11 +69,12 @@ class _Dropped(Exception):
 def create_app(tokens: Iterable[str] = (SANDBOX_BOT_TOKEN,), *, flood: bool = True, upload_limit_mb: float = 50,
                download_limit_mb: float = 20, per_chat_burst: int = 3, per_chat_rate: float = 1.0,
                global_burst: int = 30, global_rate: float = 30.0, callback_timeout_s: float = 15.0,
-               seed: int = 0) -> web.Application:  # fmt: skip
+               pre_checkout_timeout_s: float = 10.0, seed: int = 0) -> web.Application:  # fmt: skip
     """The stand-in for the bots with ``tokens``, enforcing Telegram's limits as given."""
     limits = Limits(flood=flood, per_chat_burst=per_chat_burst, per_chat_rate=per_chat_rate,
                     global_burst=global_burst, global_rate=global_rate, upload_limit_mb=upload_limit_mb,
-                    download_limit_mb=download_limit_mb, callback_timeout_s=callback_timeout_s)  # fmt: skip
+                    download_limit_mb=download_limit_mb, callback_timeout_s=callback_timeout_s,
+                    pre_checkout_timeout_s=pre_checkout_timeout_s)  # fmt: skip
     faults, calls = Faults(TELEGRAM_FAULTS, seed=seed), CallLog()
     state = TelegramState(tokens, limits, faults, calls)
     app = web.Application()

@@ -1,5 +1,6 @@
 """A small synchronous client for the Telegram stand-in's control API, for tests and demos:
-act as a seller, read what the bot did, inject faults and change Telegram's limits.
+act as a seller (paying invoices in Stars too), read what the bot did and the Stars it took,
+inject faults and change Telegram's limits.
 
     tg = TelegramSandbox("http://127.0.0.1:8081")
     tg.send_command(42, "start")
@@ -47,8 +48,10 @@ class TelegramSandbox:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _call(self, method: str, path: str, body: dict[str, Any] | None = None, **params: Any) -> httpx.Response:
-        response = self._http.request(method, path, json=body, params={**self._bot, **params})
+    def _call(self, method: str, path: str, body: dict[str, Any] | None = None, *, timeout_s: float | None = None,
+              **params: Any) -> httpx.Response:  # fmt: skip
+        timeout = httpx.USE_CLIENT_DEFAULT if timeout_s is None else timeout_s
+        response = self._http.request(method, path, json=body, params={**self._bot, **params}, timeout=timeout)
         if response.status_code >= 400:
             try:
                 message = response.json().get("error", response.text)
@@ -113,6 +116,33 @@ class TelegramSandbox:
         body = {"callback_data": callback_data, "text": text, "message_id": message_id}
         return self._call("POST", f"/_sandbox/telegram/users/{user_id}/press", body).json()
 
+    def pay(self, user_id: int, message_id: int, *, timeout_s: float = 30.0) -> dict[str, Any]:
+        """The user pays the invoice ``message_id`` in Stars; returns once the payment is decided:
+        ``{"outcome": "paid" | "refused" | "no_answer", "pre_checkout_query_id", "update_id", ...}``
+        with ``telegram_payment_charge_id``, ``provider_payment_charge_id``, ``message_id`` and
+        ``update_ids`` of the successful_payment when paid, ``error_message`` when refused.
+        It waits for the bot's answer to the pre_checkout_query: call it while the bot runs."""
+        self._last_chat = user_id
+        body = {"user_id": user_id, "message_id": message_id}
+        return self._call("POST", "/_sandbox/telegram/pay", body, timeout_s=timeout_s).json()
+
+    def stars(self) -> dict[str, Any]:
+        """The bot's Stars: ``{"balance", "transactions", "charges", "refunds"}``."""
+        return self._call("GET", "/_sandbox/telegram/stars").json()
+
+    def star_transactions(self) -> list[dict[str, Any]]:
+        """The bot's StarTransaction objects, oldest first, as getStarTransactions lists them."""
+        return self.stars()["transactions"]
+
+    def refunds(self) -> list[dict[str, Any]]:
+        """The refunded charges (``telegram_payment_charge_id``, ``user_id``, ``total_amount``, ...)."""
+        return self.stars()["refunds"]
+
+    def duplicate_next_payment(self, *, chat_id: int | None = None, count: int = 1) -> dict[str, Any]:
+        """Fault: the next ``count`` successful_payment messages (in ``chat_id``) reach the bot twice."""
+        match = {"chat_id": chat_id} if chat_id is not None else {}
+        return self.add_fault("duplicate_payment", match=match, count=count)
+
     def block(self, user_id: int) -> dict[str, Any]:
         return self._call("POST", f"/_sandbox/telegram/users/{user_id}/block").json()
 
@@ -127,8 +157,8 @@ class TelegramSandbox:
         return self._call("GET", f"/_sandbox/telegram/files/{file_id}").content
 
     def set_limits(self, **limits: Any) -> dict[str, Any]:
-        """Change flood, per_chat_burst, per_chat_rate, global_burst, global_rate,
-        upload_limit_mb, download_limit_mb or callback_timeout_s; returns them all."""
+        """Change flood, per_chat_burst, per_chat_rate, global_burst, global_rate, upload_limit_mb,
+        download_limit_mb, callback_timeout_s or pre_checkout_timeout_s; returns them all."""
         return self._call("POST", "/_sandbox/telegram/limits", limits).json()
 
     def register_token(self, token: str) -> dict[str, Any]:
@@ -148,7 +178,7 @@ class TelegramSandbox:
         return self._call("GET", "/_sandbox/calls").json()
 
     def reset(self) -> None:
-        """Forget chats, updates, files, faults and call counts; restore the limits."""
+        """Forget chats, updates, files, Stars, faults and call counts; restore the limits."""
         self._call("POST", "/_sandbox/reset")
 
     def wait_for(self, predicate: Callable[[dict[str, Any]], T], timeout: float = 10.0, *,

@@ -1,5 +1,6 @@
-"""The Telegram stand-in's control API under ``/_sandbox/telegram/``: act as a seller, read a
-chat's transcript and the files the bot sent, change Telegram's limits, register bot tokens.
+"""The Telegram stand-in's control API under ``/_sandbox/telegram/``: act as a seller (pay an
+invoice too), read a chat's transcript, the files the bot sent and its Stars, change Telegram's
+limits, register bot tokens.
 
 Every route acts on the first registered bot unless ``?token=`` names another.
 """
@@ -14,6 +15,7 @@ from typing import Any
 from aiohttp import web
 
 from .common import json_body
+from .telegram_payments_checkout import pay, stars_view
 from .telegram_state import TELEGRAM_STATE, BotState, TelegramState
 from .telegram_users import ControlError, press_button, send_message, set_blocked
 
@@ -70,6 +72,17 @@ async def user_unblocks(request: web.Request, state: TelegramState, bot: BotStat
 
 
 @_control
+async def user_pays(request: web.Request, state: TelegramState, bot: BotState) -> dict[str, Any]:
+    """``{"user_id" or "chat_id", "message_id"}`` of an invoice; answers once the payment is decided."""
+    return await pay(state, bot, await json_body(request))
+
+
+@_control
+async def stars(request: web.Request, state: TelegramState, bot: BotState) -> dict[str, Any]:
+    return stars_view(bot)
+
+
+@_control
 async def transcript(request: web.Request, state: TelegramState, bot: BotState) -> dict[str, Any]:
     chat = bot.chats.get(_id(request, "chat_id"))
     if chat is None:
@@ -110,6 +123,9 @@ def add_telegram_control_routes(app: web.Application) -> None:
     router.add_post(f"{PREFIX}/users/{{user_id}}/press", user_presses)
     router.add_post(f"{PREFIX}/users/{{user_id}}/block", user_blocks)
     router.add_post(f"{PREFIX}/users/{{user_id}}/unblock", user_unblocks)
+    router.add_post(f"{PREFIX}/pay", user_pays)
+    router.add_post("/_sandbox/pay", user_pays)  # the same, beside /_sandbox/scenario and /_sandbox/reset
+    router.add_get(f"{PREFIX}/stars", stars)
     router.add_get(f"{PREFIX}/chats/{{chat_id}}/transcript", transcript)
     router.add_get(f"{PREFIX}/files/{{file_id}}", file_bytes)
     router.add_route("GET", f"{PREFIX}/limits", limits)

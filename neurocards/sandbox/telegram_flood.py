@@ -23,6 +23,7 @@ class Limits:
     upload_limit_mb: float = 50.0
     download_limit_mb: float = 20.0
     callback_timeout_s: float = 15.0  # after this, answerCallbackQuery says "query is too old"
+    pre_checkout_timeout_s: float = 10.0  # the bot's time to answer a pre_checkout_query; then the payment fails
 
     def update(self, values: dict[str, Any]) -> None:
         """Change some limits; a ValueError (and no change) when one is unknown or out of range."""

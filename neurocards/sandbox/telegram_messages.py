@@ -14,7 +14,7 @@ from .telegram_media import file_view, media_object, photo_sizes
 from .telegram_spec import BadCall
 from .telegram_state import Chat, StoredFile
 
-__all__ = ["METHODS"]
+__all__ = ["METHODS", "QUERY_TOO_OLD", "Markup", "open_chat", "read_markup", "post_message"]
 
 TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
@@ -26,6 +26,8 @@ BUTTON_ACTIONS = frozenset({
     "url", "callback_data", "web_app", "login_url", "switch_inline_query", "switch_inline_query_current_chat",
     "switch_inline_query_chosen_chat", "copy_text", "callback_game", "pay",
 })  # fmt: skip
+#: What a late, repeated or unknown answer to a callback or pre-checkout query gets.
+QUERY_TOO_OLD = "Bad Request: query is too old and response timeout expired or query ID is invalid"
 NOT_MODIFIED = (
     "Bad Request: message is not modified: specified new message content and reply markup are exactly "
     "the same as a current content and reply markup of the message"
@@ -59,7 +61,7 @@ class Markup(NamedTuple):
     sent: dict[str, Any] | None
 
 
-def _reply_markup(call: Call) -> Markup:
+def read_markup(call: Call) -> Markup:
     markup = call.get_json("reply_markup")
     if markup is None:
         return Markup(None, None)
@@ -86,7 +88,7 @@ def _check_button(button: Any) -> None:
         raise BadCall(400, "Bad Request: BUTTON_DATA_INVALID")
 
 
-def _open_chat(call: Call) -> Chat:
+def open_chat(call: Call) -> Chat:
     """The chat to send to or edit in; Telegram's 403 when its user blocked the bot."""
     chat = call.chat()
     if chat.blocked:
@@ -94,7 +96,8 @@ def _open_chat(call: Call) -> Chat:
     return chat
 
 
-def _post(call: Call, chat: Chat, content: dict[str, Any], markup: Markup, event: dict[str, Any]) -> dict[str, Any]:
+def post_message(call: Call, chat: Chat, content: dict[str, Any], markup: Markup,
+                 event: dict[str, Any]) -> dict[str, Any]:  # fmt: skip
     """Store a new bot message, record it in the transcript and return the Message."""
     message_id = chat.new_message_id()
     message = {"message_id": message_id, "from": call.bot.sender, "chat": chat.as_chat(), "date": int(time.time()),
@@ -109,12 +112,12 @@ def _post(call: Call, chat: Chat, content: dict[str, Any], markup: Markup, event
 
 
 async def send_message(call: Call) -> dict[str, Any]:
-    chat = _open_chat(call)
+    chat = open_chat(call)
     text, entities = _formatted(call, "text", "entities", TEXT_LIMIT)
     if not text.strip():
         raise BadCall(400, "Bad Request: message text is empty")
     content = {"text": text, "entities": entities}
-    return _post(call, chat, content, _reply_markup(call), {"text": text, "entities": entities or None})
+    return post_message(call, chat, content, read_markup(call), {"text": text, "entities": entities or None})
 
 
 def _input_file(call: Call, name: str, kind: str, mime_type: str | None) -> StoredFile:
@@ -153,7 +156,7 @@ def _caption(call: Call) -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 async def send_photo(call: Call) -> dict[str, Any]:
-    chat = _open_chat(call)
+    chat = open_chat(call)
     caption, caption_event = _caption(call)
     stored = _input_file(call, "photo", "photo", "image/jpeg")
     try:
@@ -161,25 +164,25 @@ async def send_photo(call: Call) -> dict[str, Any]:
     except ValueError:
         raise BadCall(400, "Bad Request: IMAGE_PROCESS_FAILED") from None
     photo = file_view(stored, width=sizes[-1]["width"], height=sizes[-1]["height"])
-    return _post(call, chat, {"photo": sizes, **caption}, _reply_markup(call), {"photo": photo, **caption_event})
+    return post_message(call, chat, {"photo": sizes, **caption}, read_markup(call), {"photo": photo, **caption_event})
 
 
 async def send_video(call: Call) -> dict[str, Any]:
-    chat = _open_chat(call)
+    chat = open_chat(call)
     caption, caption_event = _caption(call)
     stored = _input_file(call, "video", "video", "video/mp4")
     shape = {name: call.get_int(name, 0) for name in ("width", "height", "duration")}
     video = media_object("video", stored, **shape)
     view = file_view(stored, **shape, supports_streaming=call.get_flag("supports_streaming"))
-    return _post(call, chat, {"video": video, **caption}, _reply_markup(call), {"video": view, **caption_event})
+    return post_message(call, chat, {"video": video, **caption}, read_markup(call), {"video": view, **caption_event})
 
 
 async def send_document(call: Call) -> dict[str, Any]:
-    chat = _open_chat(call)
+    chat = open_chat(call)
     caption, caption_event = _caption(call)
     stored = _input_file(call, "document", "document", None)
     content = {"document": media_object("document", stored), **caption}
-    return _post(call, chat, content, _reply_markup(call), {"document": file_view(stored), **caption_event})
+    return post_message(call, chat, content, read_markup(call), {"document": file_view(stored), **caption_event})
 
 
 def _editable(call: Call) -> tuple[Chat, dict[str, Any]]:
@@ -188,7 +191,7 @@ def _editable(call: Call) -> tuple[Chat, dict[str, Any]]:
         raise BadCall(400, "Bad Request: MESSAGE_ID_INVALID")  # the sandbox has no inline mode
     if call.params.get("chat_id") is None or call.params.get("message_id") is None:
         raise BadCall(400, "Bad Request: message identifier is not specified")
-    chat = _open_chat(call)
+    chat = open_chat(call)
     message_id = call.get_int("message_id")
     message = chat.message(message_id, missing="message to edit not found")
     if message_id not in chat.bot_message_ids:
@@ -217,7 +220,7 @@ async def edit_message_text(call: Call) -> dict[str, Any]:
     text, entities = _formatted(call, "text", "entities", TEXT_LIMIT)
     if not text.strip():
         raise BadCall(400, "Bad Request: message text is empty")
-    markup = _reply_markup(call)
+    markup = read_markup(call)
     _apply_edit(message, {"text": text, "entities": entities}, markup)
     chat.record(call.state.next_seq(), "edit", message_id=message["message_id"], text=text, entities=entities or None,
                 parse_mode=call.get_str("parse_mode"), reply_markup=markup.sent)  # fmt: skip
@@ -229,7 +232,7 @@ async def edit_message_caption(call: Call) -> dict[str, Any]:
     if "text" in message:
         raise BadCall(400, "Bad Request: there is no caption in the message to edit")
     caption, caption_event = _caption(call)
-    markup = _reply_markup(call)
+    markup = read_markup(call)
     _apply_edit(message, caption, markup)
     chat.record(call.state.next_seq(), "edit", message_id=message["message_id"], parse_mode=call.get_str("parse_mode"),
                 reply_markup=markup.sent, **caption_event)  # fmt: skip
@@ -238,7 +241,7 @@ async def edit_message_caption(call: Call) -> dict[str, Any]:
 
 async def edit_message_reply_markup(call: Call) -> dict[str, Any]:
     chat, message = _editable(call)
-    markup = _reply_markup(call)
+    markup = read_markup(call)
     _apply_edit(message, {}, markup)
     chat.record(call.state.next_seq(), "markup_edit", message_id=message["message_id"], reply_markup=markup.sent)
     return message
@@ -254,7 +257,7 @@ async def delete_message(call: Call) -> bool:
 
 
 async def send_chat_action(call: Call) -> bool:
-    chat = _open_chat(call)
+    chat = open_chat(call)
     action = call.get_str("action")
     if action not in CHAT_ACTIONS:
         raise BadCall(400, "Bad Request: wrong parameter action in request")
@@ -266,7 +269,7 @@ async def answer_callback_query(call: Call) -> bool:
     query_id = call.get_str("callback_query_id")
     pending = call.bot.callbacks.get(query_id)
     if pending is None or pending.answered or time.monotonic() - pending.created > call.state.limits.callback_timeout_s:
-        raise BadCall(400, "Bad Request: query is too old and response timeout expired or query ID is invalid")
+        raise BadCall(400, QUERY_TOO_OLD)
     pending.answered = True
     chat = call.bot.chat(pending.chat_id)
     chat.record(call.state.next_seq(), "callback_answer", callback_query_id=query_id, text=call.get_str("text"),

@@ -20,6 +20,7 @@ from aiohttp import web
 
 from .common import CallLog, Faults
 from .telegram_flood import FloodControl, Limits
+from .telegram_payments_state import StarLedger
 from .telegram_spec import BadCall
 from .telegram_updates import UpdateQueue, Webhook
 
@@ -145,7 +146,7 @@ class PendingCallback:
 
 
 class BotState:
-    """One bot token: its profile, its updates, webhook, commands, chats and callback queries."""
+    """One bot token: its profile, its updates, webhook, commands, chats, callback queries and Stars."""
 
     def __init__(self, token: str, update_ids: Iterator[int]) -> None:
         bot_id = int(token.split(":", 1)[0])
@@ -160,6 +161,7 @@ class BotState:
         self.commands: dict[str, list[dict[str, str]]] = {}
         self.chats: dict[int, Chat] = {}
         self.callbacks: dict[str, PendingCallback] = {}
+        self.stars = StarLedger()
 
     @property
     def sender(self) -> dict[str, Any]:
@@ -187,7 +189,7 @@ class BotState:
             self.webhook = None
 
     def reset(self) -> None:
-        """Forget chats, updates, webhook and commands; a waiting getUpdates returns at once."""
+        """Forget chats, updates, webhook, commands and Stars; a waiting getUpdates returns at once."""
         self.drop_webhook()
         self.updates.pending.clear()
         self.updates.allowed = None
@@ -195,6 +197,7 @@ class BotState:
         self.commands.clear()
         self.chats.clear()
         self.callbacks.clear()
+        self.stars.reset()
 
 
 class TelegramState:
