@@ -1,45 +1,43 @@
 """Dramatiq actors, one module per concern.  ``dramatiq actors`` loads them all.
 
-The pipeline, top to bottom (each actor sends the next message itself):
+The pipeline, top to bottom (each actor sends the next message itself, by name):
 
     enhance_prompt -> submit_generation -> poll_generation (re-sends itself)
     -> download_video -> deliver_video
 
-``notify_user`` edits the seller's status message and tells them about
-failures; ``fail_job`` fails a job, refunds its credit and has the seller told,
-once — the dead-letter middleware sends it when a pipeline message leaves for good.
+``show_status`` edits the seller's status message as the job moves.  The
+refund path — ``fail_job`` (fail the job, refund its credit) and
+``notify_failure`` (tell the seller, once) — never expires and retries for as
+long as it takes; the dead-letter middleware sends ``fail_job`` when a pipeline
+message leaves for good.
+
+This package is the worker's entry point: importing it builds the worker's one
+:class:`~neurocards.context.Context` (settings, database, Redis, the broker with
+the pipeline's middleware, budgets, clients) and declares the actors on it.
 """
 
-from neurocards.broker import build_broker, pipeline_middleware
-from neurocards.db import init_database
-from neurocards.settings import get_settings
+import dramatiq
 
-_settings = get_settings()
-init_database(_settings.database_url)
-broker = build_broker(
-    _settings.redis_url,
-    heartbeat_timeout_s=_settings.worker.heartbeat_timeout_s,
-    maintenance_chance=_settings.worker.maintenance_chance,
-    middleware=pipeline_middleware(_settings),
-)
+from neurocards.broker import pipeline_middleware
+from neurocards.context import Context
+from neurocards.pipeline import PipelineActors
+from neurocards.settings import load_settings
 
-from . import (  # noqa: E402  (the broker must exist before actors are declared)
+_settings = load_settings()
+context = Context(_settings, broker_middleware=pipeline_middleware(_settings))
+broker = context.broker
+dramatiq.set_broker(broker)
+declare = PipelineActors(broker, _settings.pipeline)
+
+from . import (  # noqa: E402  (the context must exist before actors are declared)
     deliver_video,
     download_video,
     enhance_prompt,
     fail_job,
-    notify_user,
+    notify_failure,
     poll_generation,
+    show_status,
     submit_generation,
 )
 
-__all__ = [
-    "broker",
-    "enhance_prompt",
-    "submit_generation",
-    "poll_generation",
-    "download_video",
-    "deliver_video",
-    "notify_user",
-    "fail_job",
-]
+__all__ = ["broker", "context", "declare"]

@@ -1,15 +1,22 @@
-"""Fail a job, refund its credit and have the seller told — once, however many
-workers race to do it (the dead-letter middleware sends this)."""
+"""The refund path, part one: fail a job and refund its credit — once, however
+many workers race to do it — then have the seller told.  The dead-letter
+middleware sends it when a pipeline message leaves for good.
+
+It never expires and retries every failure but one only the seller can change,
+for as long as it takes: a refund must land when the database comes back.
+"""
 
 from __future__ import annotations
 
-from neurocards import jobs, metrics, users
+from neurocards import jobs, users
+from neurocards.dispatch import ActorName
 from neurocards.errors import Failure, Kind
 from neurocards.logs import job_logger
-from neurocards.pipeline import pipeline_actor
+
+from . import context, declare
 
 
-@pipeline_actor(time_limit_s=60, refund=False)
+@declare.refund_path(time_limit_s=60)
 def fail_job(job_id: str, kind: str, error_class: str, detail: str = "") -> None:
     job = jobs.get_job(job_id)
     if job is None:
@@ -19,11 +26,8 @@ def fail_job(job_id: str, kind: str, error_class: str, detail: str = "") -> None
     refund = jobs.fail_job(job.id, Failure(Kind(kind), error_class, detail))
     if refund is not None:
         job_logger(job_id).warning("failed (%s), credit refunded", error_class)
-        metrics.credits_moved("refund", refund.amount)
-        metrics.job_finished(jobs.get_job(job_id))
+        context.metrics.credits_moved("refund", refund.amount)
+        context.metrics.job_finished(jobs.get_job(job_id))
     # Sent on every delivery of this message: the refund above is once per job,
-    # and notify_user tells the seller once (failure_notified_at).
-    notify_user.send(job_id, "failed")
-
-
-from .notify_user import notify_user  # noqa: E402
+    # and notify_failure tells the seller once (failure_notified_at).
+    context.send(ActorName.NOTIFY_FAILURE, job_id)

@@ -10,57 +10,55 @@ from __future__ import annotations
 
 import random
 
-from neurocards import jobs, limits, services
+from neurocards import jobs
+from neurocards.budgets import try_acquire
 from neurocards.clients.kie import TaskStatus
+from neurocards.dispatch import ActorName
 from neurocards.errors import Kind, PipelineError, is_content_policy
 from neurocards.logs import job_logger
-from neurocards.metrics import external_call
 from neurocards.models import Job, JobStatus, utcnow
-from neurocards.pipeline import defer, message_token, pipeline_actor
-from neurocards.settings import get_settings
+from neurocards.pipeline import current_message_id
 
-_settings = get_settings()
+from . import context, declare
+
+_settings = context.settings
 
 #: KIE allows 10 polls/s per key; a poll refused a slot waits a random while (up to
 #: the longest gap between polls), so a thousand jobs in flight spread out instead
-#: of knocking on the limiter together.
+#: of knocking on the budget together.
 POLL_SLOT_MIN_WAIT_S = 1.0
 
 
-@pipeline_actor(time_limit_s=_settings.pipeline.poll_time_limit_s)
+@declare.stage(time_limit_s=_settings.pipeline.poll_time_limit_s)
 def poll_generation(job_id: str, seq: int) -> None:
     job = jobs.get_job(job_id)
-    token = message_token()
     if job is None:
         return
-    if job.step_token == token:  # this message moved the job, then was interrupted
+    message_id = current_message_id()
+    if job.moved_by_message == message_id:  # this message moved the job, then was interrupted
         _send_next(job)
         return
-    if job.status != JobStatus.GENERATING or job.poll_count != seq or not _submitted(job):
+    if job.status != JobStatus.GENERATING or job.poll_count != seq or not job.kie_task_id:
         return
-    if not limits.try_acquire(limits.kie_poll()):
-        defer(poll_generation, job_id, seq,
-              delay_s=random.uniform(POLL_SLOT_MIN_WAIT_S, max(POLL_SLOT_MIN_WAIT_S, _settings.kie.poll_max_s)))
+    if not try_acquire(context.budgets.kie_poll()):
+        declare.defer(delay_s=random.uniform(POLL_SLOT_MIN_WAIT_S, max(POLL_SLOT_MIN_WAIT_S, _settings.kie.poll_max_s)))
         return
 
-    with external_call("kie", "poll"):
-        status = services.kie_client().get_task(job.kie_task_id, _settings.kie.model)
+    with context.metrics.external_call("kie", "poll"):
+        status = context.kie.get_task(job.kie_task_id, _settings.kie.model)
     this_poll = (Job.poll_count == seq) & (Job.kie_task_id == job.kie_task_id)
     if status.state == "success":
-        if jobs.advance(job.id, JobStatus.GENERATING, JobStatus.DOWNLOADING, token, where=this_poll,
+        if jobs.advance(job.id, JobStatus.GENERATING, JobStatus.DOWNLOADING, message_id, where=this_poll,
                         result_url=status.result_url, poll_count=seq + 1):
-            download_video.send(job_id)
-            notify_user.send(job_id, "progress")
+            context.send(ActorName.DOWNLOAD_VIDEO, job_id)
+            context.send(ActorName.SHOW_STATUS, job_id)
     elif status.state == "failed":
-        _on_task_failed(job, status, this_poll, seq, token)
+        _on_task_failed(job, status, this_poll, seq, message_id)
     elif _elapsed_s(job) > _settings.kie.deadline_s:
-        _resubmit(job, this_poll, seq, token, reason=f"task {job.kie_task_id} passed its deadline")
-    elif jobs.update_in_state(job.id, JobStatus.GENERATING, where=this_poll, poll_count=seq + 1, step_token=token):
-        poll_generation.send_with_options(args=(job_id, seq + 1), delay=int(next_poll_delay_s(job) * 1000))
-
-
-def _submitted(job: Job) -> bool:
-    return bool(job.kie_task_id) and not job.kie_task_id.startswith("claim:")
+        _resubmit(job, this_poll, seq, message_id, reason=f"task {job.kie_task_id} passed its deadline")
+    elif jobs.update_in_state(job.id, JobStatus.GENERATING, where=this_poll, poll_count=seq + 1,
+                              moved_by_message=message_id):
+        _schedule_poll(job_id, seq + 1, next_poll_delay_s(job))
 
 
 def _elapsed_s(job: Job) -> float:
@@ -73,34 +71,34 @@ def next_poll_delay_s(job: Job) -> float:
     return min(kie.poll_max_s, max(kie.poll_first_s, _elapsed_s(job) / 4))
 
 
-def _on_task_failed(job: Job, status: TaskStatus, this_poll, seq: int, token: str) -> None:
+def _schedule_poll(job_id: str, seq: int, delay_s: float) -> None:
+    context.send(ActorName.POLL_GENERATION, job_id, seq, delay_s=delay_s)
+
+
+def _on_task_failed(job: Job, status: TaskStatus, this_poll, seq: int, message_id: str) -> None:
     detail = f"KIE task {status.task_id} failed: {status.fail_code} {status.fail_message}"
     if is_content_policy(status.fail_message):
         raise PipelineError("content_policy", detail, kind=Kind.USER)
-    _resubmit(job, this_poll, seq, token, reason=detail)
+    _resubmit(job, this_poll, seq, message_id, reason=detail)
 
 
-def _resubmit(job: Job, this_poll, seq: int, token: str, *, reason: str) -> None:
+def _resubmit(job: Job, this_poll, seq: int, message_id: str, *, reason: str) -> None:
     """A new KIE task while attempts remain (DESIGN §6); then the job fails."""
     if job.kie_attempts >= _settings.kie.max_attempts:
         error_class = "generation_timeout" if "deadline" in reason else "generation_failed"
         raise PipelineError(error_class, f"{reason}; {job.kie_attempts} attempts used")
     job_logger(job.id).warning("%s; submitting a new task", reason)
     if jobs.update_in_state(job.id, JobStatus.GENERATING, where=this_poll, kie_task_id="", result_url="",
-                            poll_count=seq + 1, step_token=token):
-        submit_generation.send(str(job.id))
+                            poll_count=seq + 1, moved_by_message=message_id):
+        context.send(ActorName.SUBMIT_GENERATION, str(job.id))
 
 
 def _send_next(job: Job) -> None:
     """Send again what this message sent after moving the job."""
+    job_id = str(job.id)
     if job.status == JobStatus.DOWNLOADING:
-        download_video.send(str(job.id))
+        context.send(ActorName.DOWNLOAD_VIDEO, job_id)
     elif job.status == JobStatus.GENERATING and not job.kie_task_id:
-        submit_generation.send(str(job.id))
+        context.send(ActorName.SUBMIT_GENERATION, job_id)
     elif job.status == JobStatus.GENERATING:
-        poll_generation.send_with_options(args=(str(job.id), job.poll_count), delay=int(next_poll_delay_s(job) * 1000))
-
-
-from .download_video import download_video  # noqa: E402
-from .notify_user import notify_user  # noqa: E402
-from .submit_generation import submit_generation  # noqa: E402
+        _schedule_poll(job_id, job.poll_count, next_poll_delay_s(job))

@@ -88,10 +88,10 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
-def start_jobs(stack: Stack, count: int) -> list[str]:
+def start_jobs(stack: Stack, context, count: int) -> list[str]:
     """What the bot does for each seller: register, store the photo, start the job."""
-    from actors.enhance_prompt import enhance_prompt
-    from neurocards import jobs, services
+    from neurocards import jobs
+    from neurocards.dispatch import ActorName
     from neurocards.users import register
 
     photo = (ROOT / "neurocards" / "sandbox" / "assets" / "product.jpg").read_bytes()
@@ -101,10 +101,10 @@ def start_jobs(stack: Stack, count: int) -> list[str]:
         stack.tg.send_text(user_id, "/start")
         register(user_id, "en", welcome_credits=1)
         job_id = uuid.uuid4()
-        path = services.storage().save_photo(job_id, photo)
+        path = context.storage.save_photo(job_id, photo)
         job, _ = jobs.start_job(user_id=user_id, chat_id=user_id, product_info=f"Product {n}", language="en",
                                 price=1, max_in_flight=2, photo_path=str(path), job_id=job_id)
-        enhance_prompt.send(str(job.id))
+        context.send(ActorName.ENHANCE_PROMPT, str(job.id))
         ids.append(str(job.id))
     return ids
 
@@ -126,12 +126,12 @@ def main() -> int:
     if args.callbacks:
         stack.env["NEUROCARDS_KIE__CALLBACK_BASE_URL"] = f"http://127.0.0.1:{stack.env['NEUROCARDS_TELEGRAM__WEB_PORT']}"
     os.environ.update(stack.env)
-    from neurocards.db import init_database
+    from neurocards.context import Context
     from neurocards.schema import migrate
+    from neurocards.settings import load_settings
 
-    init_database(stack.database_url)
+    context = Context(load_settings())
     migrate()
-    import actors  # noqa: F401
 
     worker = stack.start_worker(threads=args.threads)
     if args.callbacks:
@@ -150,7 +150,7 @@ def run(stack: Stack, args, sampler: Sampler) -> int:
     from neurocards.models import ACTIVE_STATUSES, Job
 
     started = time.monotonic()
-    ids = start_jobs(stack, args.jobs)
+    ids = start_jobs(stack, context, args.jobs)
     print(f"{len(ids)} jobs started in {time.monotonic() - started:.1f} s", flush=True)
     while Job.select().where(Job.status.in_(ACTIVE_STATUSES)).exists():
         if time.monotonic() - started > args.timeout_s:

@@ -3,7 +3,6 @@ messages a killed worker held come back in about a minute, not "eventually"."""
 
 from __future__ import annotations
 
-import dramatiq
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import AsyncIO, CurrentMessage, default_middleware
 
@@ -11,10 +10,10 @@ __all__ = ["build_broker", "pipeline_middleware"]
 
 
 def pipeline_middleware(settings) -> list:
-    """Dramatiq's defaults plus what the pipeline relies on."""
+    """Dramatiq's defaults plus what the pipeline relies on (the worker's broker)."""
     from .logs import secrets_of
     from .metrics import prepare_worker_environment
-    from .middleware import DeadLetterRefunds, ExposedPrometheus, RecordFailures, WorkerLogging
+    from .middleware import DatabaseConnections, DeadLetterRefunds, ExposedPrometheus, RecordFailures, WorkerLogging
 
     prepare_worker_environment(settings)  # before prometheus_client is first imported
     return [
@@ -23,6 +22,7 @@ def pipeline_middleware(settings) -> list:
         CurrentMessage(),
         AsyncIO(),
         ExposedPrometheus(host=settings.metrics.host, port=settings.metrics.worker_port),
+        DatabaseConnections(),
         RecordFailures(),
         DeadLetterRefunds(),
     ]
@@ -31,7 +31,9 @@ def pipeline_middleware(settings) -> list:
 def build_broker(
     redis_url: str, *, heartbeat_timeout_s: float = 30.0, maintenance_chance: int = 50_000, middleware=None
 ) -> RedisBroker:
-    """A Redis broker for ``redis_url``, installed as the global broker.
+    """A Redis broker for ``redis_url``; ``middleware`` as given (an empty list for
+    a process that only sends, like the bot).  Installing it as Dramatiq's global
+    broker is the worker's business, not this function's.
 
     ``heartbeat_timeout_s`` is how long a worker may go silent before its unacked
     messages are given to others (Dramatiq's default is 60 s; ours, from
@@ -39,11 +41,9 @@ def build_broker(
     broker commands in a million also sweep dead workers' messages: Dramatiq's
     default (1,000) can leave a quiet queue unswept for many minutes.
     """
-    broker = RedisBroker(
+    return RedisBroker(
         url=redis_url,
         heartbeat_timeout=int(heartbeat_timeout_s * 1000),
         maintenance_chance=maintenance_chance,
         middleware=middleware,
     )
-    dramatiq.set_broker(broker)
-    return broker

@@ -13,7 +13,7 @@ import os
 import sys
 import time
 
-from .settings import SettingsError, get_settings
+from .settings import SettingsError, load_settings
 
 __all__ = ["main"]
 
@@ -201,7 +201,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        settings = get_settings()
+        settings = load_settings()
     except SettingsError as exc:
         print(f"neurocards: {exc}", file=sys.stderr)
         return 2

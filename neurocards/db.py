@@ -14,25 +14,24 @@ from urllib.parse import urlsplit
 from peewee import Database, DatabaseProxy, PostgresqlDatabase, SqliteDatabase
 from playhouse.db_url import connect as connect_url
 
-__all__ = ["database", "init_database", "close_database", "is_postgres", "redact_url"]
+__all__ = ["database", "init_database", "close_database", "forget_connection", "is_postgres", "redact_url"]
 
 logger = logging.getLogger(__name__)
 
 #: The database every model is bound to.
 database = DatabaseProxy()
 
-#: How long a SQLite writer waits for the lock, in milliseconds.
-SQLITE_BUSY_TIMEOUT_MS = 30_000
+#: How long a SQLite writer waits for the lock by default (``database.busy_timeout_s``).
+SQLITE_BUSY_TIMEOUT_S = 30.0
 
 SQLITE_PRAGMAS = {
     "journal_mode": "wal",
     "synchronous": "normal",
     "foreign_keys": 1,
-    "busy_timeout": SQLITE_BUSY_TIMEOUT_MS,
 }
 
 
-def connect(url: str) -> Database:
+def connect(url: str, *, busy_timeout_s: float = SQLITE_BUSY_TIMEOUT_S) -> Database:
     """Open (lazily) the database named by ``url``."""
     if url.startswith("sqlite:///"):
         path = url[len("sqlite:///"):]
@@ -40,8 +39,8 @@ def connect(url: str) -> Database:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         return SqliteDatabase(
             path or ":memory:",
-            pragmas=SQLITE_PRAGMAS,
-            timeout=SQLITE_BUSY_TIMEOUT_MS / 1000,
+            pragmas={**SQLITE_PRAGMAS, "busy_timeout": int(busy_timeout_s * 1000)},
+            timeout=busy_timeout_s,
             lock_type="IMMEDIATE",
         )
     if url.startswith("postgres://"):
@@ -49,10 +48,10 @@ def connect(url: str) -> Database:
     return connect_url(url, autorollback=False)
 
 
-def init_database(url: str) -> Database:
+def init_database(url: str, *, busy_timeout_s: float = SQLITE_BUSY_TIMEOUT_S) -> Database:
     """Bind the models to the database at ``url`` (replacing any earlier one)."""
     close_database()
-    db = connect(url)
+    db = connect(url, busy_timeout_s=busy_timeout_s)
     database.initialize(db)
     logger.debug("database: %s", redact_url(url))
     return db
@@ -62,6 +61,18 @@ def close_database() -> None:
     db = database.obj
     if db is not None and not db.is_closed():
         db.close()
+
+
+def forget_connection() -> None:
+    """Drop this thread's connection, broken or not, so that its next query opens
+    a new one (peewee never reconnects by itself)."""
+    db = database.obj
+    if db is None:
+        return
+    try:
+        db.close()
+    except Exception:  # a dead connection, or a transaction it can no longer end
+        db.dispose()
 
 
 def is_postgres() -> bool:

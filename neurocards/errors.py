@@ -21,6 +21,7 @@ import enum
 import httpx
 import openai
 import peewee
+import redis
 from aiogram import exceptions as tg
 from dramatiq.errors import RateLimitExceeded, Retry
 from dramatiq.middleware.time_limit import TimeLimitExceeded
@@ -61,7 +62,7 @@ class PipelineError(Exception):
 #: Error classes where pressing "Try again" can help (shown as a button).
 TRY_AGAIN_HELPS = frozenset(
     {"network", "rate_limited", "upstream_unavailable", "generation_failed", "generation_timeout",
-     "delivery_failed", "expired", "timeout", "internal", "download_failed"}
+     "delivery_failed", "expired", "timeout", "internal", "download_failed", "database", "redis"}
 )
 
 #: KIE body codes (API_FACTS §1.2) -> (kind, error class).
@@ -186,6 +187,8 @@ _RULES: tuple = (
         "upstream_unavailable" if exc.response.status_code >= 500 else "download_failed", _detail(exc))),
     (peewee.OperationalError, _transport("database")),  # locked, connection lost
     (peewee.InterfaceError, _transport("database")),
+    (redis.exceptions.ConnectionError, _transport("redis")),  # down, restarting, or loading its data
+    (redis.exceptions.TimeoutError, _transport("redis")),
     (ConnectionError, _transport("network")),
     (TimeoutError, _transport("network")),
 )

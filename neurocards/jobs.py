@@ -4,7 +4,7 @@
     any non-final state -> failed (refund once)
 
 Every move is a conditional update (``WHERE id = ? AND status = ?``) that also
-records ``step_token``, the id of the message that made it.  Dramatiq delivers
+records ``moved_by_message``, the id of the message that made it.  Dramatiq delivers
 at least once, so an actor that finds the job already moved *by its own
 message* knows it was interrupted after the update and before sending the next
 message, and sends it again; a job moved by any other message is left alone.
@@ -12,16 +12,20 @@ message, and sends it again; a job moved by any other message is left alone.
 
 from __future__ import annotations
 
+import datetime as dt
+
+import enum
 import secrets
 import uuid
 
 from . import credits
 from .db import database, is_postgres
 from .errors import Failure
-from .models import ACTIVE_STATUSES, Job, JobStatus, User, utcnow
+from .models import ACTIVE_STATUSES, STATUS_ORDER, Job, JobStatus, User, utcnow
 
 __all__ = [
     "TooManyJobsInFlight",
+    "Claim",
     "start_job",
     "get_job",
     "advance",
@@ -29,18 +33,26 @@ __all__ = [
     "claim",
     "release",
     "fail_job",
+    "mark_failure_notified",
+    "set_status_message",
     "jobs_in_flight",
+    "recent_jobs",
+    "stage_stamps",
+    "stage_durations",
 ]
 
-#: The timestamp column stamped when a job enters each state.
-STAGE_COLUMNS = {
-    JobStatus.ENHANCING: "enhancing_at",
-    JobStatus.GENERATING: "generating_at",
-    JobStatus.DOWNLOADING: "downloading_at",
-    JobStatus.DELIVERING: "delivering_at",
-    JobStatus.DONE: "done_at",
-    JobStatus.FAILED: "failed_at",
-}
+
+def stamp_column(status: JobStatus) -> str:
+    """The timestamp column stamped when a job enters ``status`` (``created_at`` for the first)."""
+    return f"{status}_at"
+
+
+class Claim(enum.StrEnum):
+    """Outside effects that must happen once per job, each with its claim column."""
+
+    SUBMIT = "submit_claim"  # creating the KIE task
+    SEND = "send_claim"  # sending the video
+    NOTICE = "notice_claim"  # sending the failure message
 
 
 class TooManyJobsInFlight(Exception):
@@ -59,6 +71,11 @@ def get_job(job_id) -> Job | None:
 
 def jobs_in_flight(user_id: int) -> int:
     return Job.select().where((Job.user == user_id) & Job.status.in_(ACTIVE_STATUSES)).count()
+
+
+def recent_jobs(user_id: int, limit: int) -> list[Job]:
+    """The seller's latest jobs, newest first."""
+    return list(Job.select().where(Job.user == user_id).order_by(Job.created_at.desc()).limit(limit))
 
 
 def start_job(
@@ -109,19 +126,19 @@ def start_job(
 def _stamp(status: JobStatus, fields: dict) -> dict:
     now = utcnow()
     fields = {**fields, "status": status, "updated_at": now}
-    column = STAGE_COLUMNS.get(status)
-    if column and column not in fields:
-        fields[column] = now
+    fields.setdefault(stamp_column(status), now)
     return fields
 
 
-def advance(job_id, frm: JobStatus | tuple[JobStatus, ...], to: JobStatus, token: str, where=None, **fields) -> bool:
-    """Move the job ``frm`` -> ``to`` if it is still in ``frm``; True when this call moved it."""
+def advance(job_id, frm: JobStatus | tuple[JobStatus, ...], to: JobStatus, message_id: str, where=None,
+            **fields) -> bool:
+    """Move the job ``frm`` -> ``to`` if it is still in ``frm``, recording
+    ``message_id`` as the message that moved it; True when this call moved it."""
     frm = frm if isinstance(frm, tuple) else (frm,)
     condition = (Job.id == job_id) & Job.status.in_(frm)
     if where is not None:
         condition &= where
-    return Job.update(**_stamp(to, {**fields, "step_token": token})).where(condition).execute() == 1
+    return Job.update(**_stamp(to, {**fields, "moved_by_message": message_id})).where(condition).execute() == 1
 
 
 def update_in_state(job_id, status: JobStatus, where=None, **fields) -> bool:
@@ -132,24 +149,32 @@ def update_in_state(job_id, status: JobStatus, where=None, **fields) -> bool:
     return Job.update(**fields, updated_at=utcnow()).where(condition).execute() == 1
 
 
-def claim(job_id, status: JobStatus, stage: str, token: str) -> bool:
-    """Make the delivery ``token`` the only one doing ``stage`` for this job.
+def claim(job_id, status: JobStatus, what: Claim, delivery_id: str, where=None) -> bool:
+    """Make the Redis delivery ``delivery_id`` the only one doing ``what`` for this job.
 
-    For steps with an outside effect that must not happen twice (sending the
-    video, telling the seller about a failure): a duplicate message for the
-    same stage finds the claim taken and does nothing, while a redelivery of
-    the claiming message after a crash (same token) passes.  A failed attempt
-    gives the claim back with :func:`release`, so its retry can take it.
+    For steps with an outside effect that must not happen twice (creating the
+    KIE task, sending the video, telling the seller about a failure): a
+    duplicate message finds the claim taken and does nothing, while a
+    redelivery of the claiming message after a crash (same delivery id)
+    passes.  A failed attempt gives the claim back with :func:`release`, so its
+    retry can take it.
     """
-    mine = f"{stage}:{token}"
-    condition = (Job.id == job_id) & (Job.status == status)
-    condition &= ~Job.step_token.startswith(f"{stage}:") | (Job.step_token == mine)
-    return Job.update(step_token=mine).where(condition).execute() == 1
+    column = getattr(Job, what.value)
+    condition = (Job.id == job_id) & (Job.status == status) & column.in_(("", delivery_id))
+    if where is not None:
+        condition &= where
+    return Job.update({column: delivery_id}).where(condition).execute() == 1
 
 
-def release(job_id, stage: str, token: str) -> None:
+def release(job_id, what: Claim, delivery_id: str) -> None:
     """Give back a claim taken by :func:`claim`."""
-    Job.update(step_token="").where((Job.id == job_id) & (Job.step_token == f"{stage}:{token}")).execute()
+    column = getattr(Job, what.value)
+    Job.update({column: ""}).where((Job.id == job_id) & (column == delivery_id)).execute()
+
+
+def set_status_message(job_id, message_id: int) -> None:
+    """Remember the message the workers edit as the job moves."""
+    Job.update(status_message_id=message_id).where(Job.id == job_id).execute()
 
 
 def fail_job(job_id, failure: Failure) -> credits.Movement | None:
@@ -183,15 +208,20 @@ def mark_failure_notified(job_id) -> bool:
     )
 
 
+def stage_stamps(job: Job) -> list[tuple[JobStatus, dt.datetime]]:
+    """When the job entered each state it reached, in order."""
+    stamps = [(status, getattr(job, stamp_column(status))) for status in STATUS_ORDER]
+    return [(status, at) for status, at in stamps if at is not None]
+
+
 def stage_durations(job: Job) -> dict[str, float]:
     """Seconds the job spent in each state it left, keyed by that state
     (``created`` is the wait in the queue, ``generating`` KIE's work, …); a failed
     job's last state ends at its failure.  For metrics and ``/job``."""
-    order = ["created", "enhancing", "generating", "downloading", "delivering", "done", "failed"]
-    stamps = [(name, getattr(job, f"{name}_at")) for name in order if getattr(job, f"{name}_at") is not None]
+    stamps = stage_stamps(job)
     return {
-        state: (left - entered).total_seconds()
+        str(state): (left - entered).total_seconds()
         for (state, entered), (_, left) in zip(stamps, stamps[1:])
-        if state not in ("done", "failed")
+        if not state.final
     }
 

@@ -26,7 +26,7 @@ from peewee import (
 
 from .db import database
 
-__all__ = ["User", "Job", "LedgerEntry", "JobStatus", "LedgerKind", "utcnow", "MODELS"]
+__all__ = ["User", "Job", "LedgerEntry", "JobStatus", "LedgerKind", "ACTIVE_STATUSES", "STATUS_ORDER", "utcnow", "MODELS"]
 
 
 def utcnow() -> dt.datetime:
@@ -50,6 +50,9 @@ class JobStatus(enum.StrEnum):
 
 #: The states a job may still leave.
 ACTIVE_STATUSES = tuple(status for status in JobStatus if not status.final)
+
+#: Every state in the order a job goes through them (failed last).
+STATUS_ORDER = tuple(JobStatus)
 
 
 class LedgerKind(enum.StrEnum):
@@ -92,8 +95,8 @@ class Job(BaseModel):
 
     # pipeline
     prompt = TextField(default="")
-    step_token = CharField(max_length=64, default="")  # the message that made the last transition
-    kie_task_id = CharField(max_length=128, default="", index=True)
+    moved_by_message = CharField(max_length=64, default="")  # id of the message that made the last transition
+    kie_task_id = CharField(max_length=128, default="", index=True)  # KIE's task id; "" before a task exists
     poll_count = IntegerField(default=0)
     kie_attempts = IntegerField(default=0)
     kie_submitted_at = DateTimeField(null=True)
@@ -102,6 +105,12 @@ class Job(BaseModel):
     video_path = TextField(default="")
     video_bytes = BigIntegerField(default=0)
     delivery_attempts = IntegerField(default=0)
+
+    # claims on outside effects that must happen once: the Redis delivery id of
+    # the message doing it ("" when nobody is); see jobs.claim
+    submit_claim = CharField(max_length=64, default="")  # creating the KIE task
+    send_claim = CharField(max_length=64, default="")  # sending the video
+    notice_claim = CharField(max_length=64, default="")  # sending the failure message
 
     # outcome
     error_class = CharField(max_length=64, default="")

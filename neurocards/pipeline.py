@@ -1,111 +1,142 @@
 """What every pipeline actor shares: its options, its retry policy and the
 small verbs it uses to pass a job on.
 
-- :func:`pipeline_actor` declares an actor with a per-actor time limit, an age
-  limit, retries decided by the error taxonomy (``retry_when``), a wait of
-  ``retry_after`` when a service asked for one, and a refund when its message
-  leaves for good.
-- :func:`message_token` is the id of the message being processed, written on the
-  job by each transition (see :mod:`neurocards.jobs`).
-- :func:`defer` re-sends the current message later without spending a retry,
-  for waits that are not failures (rate limits, polling).
+- :class:`PipelineActors` declares the worker's actors on its broker, with the
+  policy from ``[pipeline]`` settings: :meth:`~PipelineActors.stage` for
+  pipeline stages (a time limit, an age limit, retries decided by the error
+  taxonomy, a wait of ``retry_after`` when a service asked for one, a refund
+  when the message leaves for good) and :meth:`~PipelineActors.refund_path` for
+  failing a job and telling the seller, which never expires and never gives up
+  on a transient failure (a refund must land, however long the outage).
+- :meth:`PipelineActors.defer` re-sends the current message later without
+  spending a retry, for waits that are not failures (rate limits, polling).
+- :func:`current_message_id` is the id of the message being processed, written
+  on the job by each transition (see :mod:`neurocards.jobs`);
+  :func:`current_delivery_id` is the id of this Redis *delivery* of it, which
+  claims on outside effects use.
 """
 
 from __future__ import annotations
 
 import functools
-import inspect
 
 import dramatiq
+from dramatiq.asyncio import get_event_loop_thread
 from dramatiq.middleware import CurrentMessage
 
-from .errors import classify
-from .settings import get_settings
+from .dispatch import PIPELINE_QUEUE
+from .errors import Kind, classify
+from .models import JobStatus
 
-__all__ = ["pipeline_actor", "retry_transient", "message_token", "delivery_token", "defer", "job_to_work_on",
-           "PIPELINE_QUEUE"]
-
-PIPELINE_QUEUE = "pipeline"
+__all__ = ["PipelineActors", "retry_transient", "retry_unless_user", "current_message_id", "current_delivery_id",
+           "current_retries", "job_to_work_on", "on_event_loop", "PIPELINE_QUEUE"]
 
 
-def retry_transient(max_retries: int):
-    """A ``retry_when`` that retries transient failures only, ``max_retries`` times."""
+def retry_transient(max_retries: int | None):
+    """A ``retry_when`` that retries transient failures only: ``max_retries`` times,
+    or for ever when it is None."""
 
     def retry_when(retries: int, exception: BaseException) -> bool:
-        return retries < max_retries and classify(exception).transient
+        within_budget = max_retries is None or retries < max_retries
+        return within_budget and classify(exception).transient
 
     return retry_when
 
 
-def _waiting_out_rate_limits(fn):
-    """A service that answers "too many requests, retry after N s" gets its wait:
-    the message is sent again after N s, and the wait spends none of its
-    retries (a flood limit is not a failure of the job).  The actors give back
-    any claim they hold before the exception reaches here."""
-
-    def wait_if_asked(exc: Exception, args) -> bool:
-        failure = classify(exc)
-        if failure.error_class == "rate_limited" and failure.retry_after_s:
-            defer(actor_of(fn), *args, delay_s=failure.retry_after_s)
-            return True
-        return False
-
-    if inspect.iscoroutinefunction(fn):
-        @functools.wraps(fn)
-        async def async_wrapper(*args):
-            try:
-                return await fn(*args)
-            except Exception as exc:
-                if not wait_if_asked(exc, args):
-                    raise
-        return async_wrapper
-
-    @functools.wraps(fn)
-    def wrapper(*args):
-        try:
-            return fn(*args)
-        except Exception as exc:
-            if not wait_if_asked(exc, args):
-                raise
-    return wrapper
+def retry_unless_user(retries: int, exception: BaseException) -> bool:
+    """A ``retry_when`` for work that must happen (a refund): every failure is
+    retried, for ever, except one only the seller can change (a blocked bot)."""
+    return classify(exception).kind is not Kind.USER
 
 
-def actor_of(fn):
-    return dramatiq.get_broker().get_actor(fn.__name__)
+class PipelineActors:
+    """Declares the worker's actors on ``broker`` with the ``[pipeline]`` policy."""
 
+    def __init__(self, broker: dramatiq.Broker, policy) -> None:
+        self.broker = broker
+        self.policy = policy
 
-def pipeline_actor(*, time_limit_s: float, max_retries: int | None = None, refund: bool = True, **options):
-    """Declare a pipeline actor (queue ``pipeline``) with our policies."""
-    pipeline = get_settings().pipeline
-    retries = pipeline.max_retries if max_retries is None else max_retries
-
-    def decorate(fn):
-        return dramatiq.actor(
-            _waiting_out_rate_limits(fn),
-            actor_name=fn.__name__,
-            queue_name=PIPELINE_QUEUE,
-            time_limit=int(time_limit_s * 1000),
-            max_age=int(pipeline.max_age_s * 1000),
+    def stage(self, *, time_limit_s: float, max_retries: int | None = None, refund: bool = True):
+        """A pipeline stage: age limit, bounded retries, a refund when its message leaves for good."""
+        retries = self.policy.max_retries if max_retries is None else max_retries
+        return self._declare(
+            time_limit_s=time_limit_s,
+            max_age=int(self.policy.max_age_s * 1000),
             max_retries=retries,
             retry_when=retry_transient(retries),
-            min_backoff=int(pipeline.min_backoff_s * 1000),
-            max_backoff=int(pipeline.max_backoff_s * 1000),
             refund_on_dead_letter=refund,
-            **options,
         )
 
-    return decorate
+    def refund_path(self, *, time_limit_s: float, retry_when=retry_unless_user):
+        """Failing a job, refunding it and telling the seller: no age limit, retried
+        with backoff for as long as ``retry_when`` says (by default, for ever)."""
+        return self._declare(
+            time_limit_s=time_limit_s,
+            max_age=None,
+            max_retries=None,
+            retry_when=retry_when,
+            refund_on_dead_letter=False,
+        )
+
+    def _declare(self, *, time_limit_s: float, **options):
+        def decorate(fn):
+            return dramatiq.actor(
+                self._waiting_out_rate_limits(fn),
+                broker=self.broker,
+                actor_name=fn.__name__,
+                queue_name=PIPELINE_QUEUE,
+                time_limit=int(time_limit_s * 1000),
+                min_backoff=int(self.policy.min_backoff_s * 1000),
+                max_backoff=int(self.policy.max_backoff_s * 1000),
+                **options,
+            )
+
+        return decorate
+
+    def _waiting_out_rate_limits(self, fn):
+        """A service that answers "too many requests, retry after N s" gets its wait:
+        the message is sent again after N s, and the wait spends none of its
+        retries (a flood limit is not a failure of the job).  The actors give back
+        any claim they hold before the exception reaches here."""
+
+        @functools.wraps(fn)
+        def wrapper(*args):
+            try:
+                return fn(*args)
+            except Exception as exc:
+                failure = classify(exc)
+                if failure.error_class == "rate_limited" and failure.retry_after_s:
+                    self.defer(delay_s=failure.retry_after_s)
+                    return None
+                raise
+
+        return wrapper
+
+    def defer(self, *, delay_s: float, args: tuple | None = None) -> None:
+        """Send the current message again after ``delay_s`` (with ``args`` instead
+        of its own when given): a wait, not a failure.  The retries already spent
+        travel with it, so waiting never renews the budget."""
+        message = CurrentMessage.get_current_message()
+        retries = current_retries()
+        again = dramatiq.Message(
+            queue_name=PIPELINE_QUEUE,
+            actor_name=message.actor_name,
+            args=tuple(message.args if args is None else args),
+            kwargs={},
+            options={"retries": retries} if retries else {},
+        )
+        self.broker.enqueue(again, delay=max(1, int(delay_s * 1000)))
 
 
-def message_token() -> str:
+def current_message_id() -> str:
     """The id of the message being processed (``""`` outside a worker)."""
     message = CurrentMessage.get_current_message()
     return message.message_id if message is not None else ""
 
 
-def delivery_token() -> str:
+def current_delivery_id() -> str:
     """The id of this *delivery* of the message: the same across a redelivery after
-    a crash, different for a duplicate enqueue or a retry (Redis broker's
+    a crash, different for a duplicate enqueue or a retry (the Redis broker's
     ``redis_message_id``).  Claims on outside effects use it (see ``jobs.claim``)."""
     message = CurrentMessage.get_current_message()
     if message is None:
@@ -113,29 +144,33 @@ def delivery_token() -> str:
     return message.options.get("redis_message_id") or message.message_id
 
 
-def job_to_work_on(job_id: str, expected: tuple, *, moved_to, next_actor):
-    """The job, when it is in one of the ``expected`` states; otherwise None, and
-    nothing for this message to do — except when this very message already moved
-    the job on to ``moved_to`` and was interrupted before sending ``next_actor``'s
-    message: that message is sent again."""
-    from .jobs import get_job
-
-    job = get_job(job_id)
-    if job is None:
-        return None
-    if job.status == moved_to and job.step_token == message_token():
-        next_actor.send(job_id)
-        return None
-    return job if job.status in expected else None
-
-
 def current_retries() -> int:
     message = CurrentMessage.get_current_message()
     return message.options.get("retries", 0) if message is not None else 0
 
 
-def defer(actor, *args, delay_s: float) -> None:
-    """Send ``actor(*args)`` again after ``delay_s``: a wait, not a failure.  The
-    retries already spent travel with it, so waiting never renews the budget."""
-    options = {"retries": current_retries()} if current_retries() else {}
-    actor.send_with_options(args=args, delay=max(1, int(delay_s * 1000)), **options)
+def job_to_work_on(job_id: str, expected: tuple[JobStatus, ...], *, moved_to: JobStatus, send_next):
+    """The job, when it is in one of the ``expected`` states; otherwise None, and
+    nothing for this message to do — except when this very message already moved
+    the job on to ``moved_to`` and was interrupted before sending the next
+    message: ``send_next()`` sends it again."""
+    from .jobs import get_job
+
+    job = get_job(job_id)
+    if job is None:
+        return None
+    if job.status == moved_to and job.moved_by_message == current_message_id():
+        send_next()
+        return None
+    return job if job.status in expected else None
+
+
+def on_event_loop(coroutine_fn, *args, **kwargs):
+    """Run ``coroutine_fn(*args, **kwargs)`` on Dramatiq's event-loop thread (the
+    ``AsyncIO`` middleware's) and wait for its result.
+
+    Actors that talk to Telegram through aiogram stay synchronous: their
+    database and Redis calls run on their own worker thread, and only the HTTP
+    call goes to the one shared loop, which no blocking call ever holds up.
+    """
+    return get_event_loop_thread().run_coroutine(coroutine_fn(*args, **kwargs))

@@ -9,7 +9,6 @@ keys at all.  Secrets are ``SecretStr``: masked in every repr and log line.
 
 from __future__ import annotations
 
-import functools
 import os
 from pathlib import Path
 from typing import Literal
@@ -22,7 +21,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-__all__ = ["Settings", "SettingsError", "get_settings", "load_settings", "ROOT"]
+__all__ = ["Settings", "SettingsError", "load_settings", "ROOT"]
 
 #: The project folder: where ``settings.toml``, ``var/`` and the Procfile live.
 ROOT = Path(__file__).resolve().parent.parent
@@ -84,6 +83,7 @@ class OpenAISettings(_Section):
 
 class DatabaseSettings(_Section):
     url: str = "sqlite:///var/neurocards.db"
+    busy_timeout_s: float = Field(30.0, gt=0)  # how long a SQLite writer waits for the lock
 
     @field_validator("url")
     @classmethod
@@ -296,8 +296,3 @@ def _is_secret(loc: tuple) -> bool:
     last = str(loc[-1]) if loc else ""
     return any(word in last for word in ("token", "key", "secret", "url"))
 
-
-@functools.lru_cache(maxsize=1)
-def get_settings() -> Settings:
-    """The process-wide settings, read once."""
-    return load_settings()

@@ -11,13 +11,22 @@ import httpx
 
 from .errors import Kind, PipelineError
 
-__all__ = ["Storage", "is_mp4"]
+__all__ = ["Storage", "is_mp4", "PHOTO_TYPES", "photo_mime_type"]
+
+#: The image types a product photo may have, with the suffix it is stored under.
+PHOTO_TYPES = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp"}
 
 #: Content types a video download may come with; anything else (an HTML error page…) is refused.
 VIDEO_CONTENT_TYPES = ("video/mp4", "video/quicktime", "application/octet-stream", "binary/octet-stream", "")
 
 #: A browser-like User-Agent: result hosts behind Cloudflare refuse bare clients (API_FACTS §1.8).
 USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64) Neurocards/0.1"
+
+
+def photo_mime_type(path: Path | str) -> str:
+    """The MIME type of a stored photo, from the suffix it was stored under."""
+    suffix = Path(path).suffix.lower()
+    return next((mime for mime, known in PHOTO_TYPES.items() if known == suffix), "image/jpeg")
 
 
 def is_mp4(head: bytes) -> bool:

@@ -8,7 +8,7 @@ from . import credits
 from .db import database
 from .models import User
 
-__all__ = ["register", "set_language", "mark_blocked"]
+__all__ = ["register", "set_language", "mark_blocked", "is_blocked"]
 
 
 def register(user_id: int, language: str, welcome_credits: int) -> tuple[User, bool]:
@@ -38,3 +38,8 @@ def set_language(user_id: int, language: str) -> None:
 def mark_blocked(user_id: int, blocked: bool = True) -> None:
     """Record that the seller blocked (or unblocked) the bot."""
     User.update(blocked=blocked).where(User.id == user_id).execute()
+
+
+def is_blocked(user_id: int) -> bool:
+    """Whether the seller has blocked the bot (nothing can be sent to them)."""
+    return bool(User.select(User.blocked).where(User.id == user_id).scalar())

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from neurocards.models import Job, User
-from neurocards.settings import get_settings
+from neurocards.settings import load_settings
 from neurocards.texts import text
 from tests.stack import wait_for_final
 
@@ -123,8 +123,8 @@ class Chat:
 
     def start(self) -> None:
         self.command("start")
-        self.wait_text(self.t("start", price=1, balance=get_settings().credits.welcome) + "\n\n"
-                       + self.t("start.welcome", credits=get_settings().credits.welcome))
+        self.wait_text(self.t("start", price=1, balance=load_settings().credits.welcome) + "\n\n"
+                       + self.t("start.welcome", credits=load_settings().credits.welcome))
 
 
 def buttons(event) -> list[tuple[str, str]]:

@@ -11,7 +11,7 @@ import pytest
 
 from neurocards.db import close_database, init_database
 from neurocards.schema import migrate
-from neurocards.settings import ROOT, get_settings
+from neurocards.settings import ROOT
 from tests.services import PostgresServer, RedisServer
 
 
@@ -72,11 +72,8 @@ def settings_env(monkeypatch, tmp_path):
     def set_(**values: str) -> None:
         for key, value in values.items():
             monkeypatch.setenv(f"NEUROCARDS_{key.upper()}", str(value))
-        get_settings.cache_clear()
 
-    get_settings.cache_clear()
     yield set_
-    get_settings.cache_clear()
 
 
 def run_cli(*args: str, env: dict | None = None, timeout: float = 60) -> subprocess.CompletedProcess:

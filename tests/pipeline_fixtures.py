@@ -10,12 +10,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from neurocards import jobs, services
+from neurocards import jobs
 from neurocards.audit import audit
+from neurocards.context import Context
 from neurocards.db import close_database, init_database
+from neurocards.dispatch import ActorName
 from neurocards.models import ACTIVE_STATUSES, Job
 from neurocards.schema import migrate
-from neurocards.settings import SANDBOX_BOT_TOKEN, get_settings
+from neurocards.settings import SANDBOX_BOT_TOKEN, load_settings
 from neurocards.users import register
 from tests.services import wait_until
 from tests.stack import Stack
@@ -24,12 +26,6 @@ PRODUCT_JPG = Path(__file__).resolve().parent.parent / "neurocards" / "sandbox" 
 SAMPLE_MP4 = PRODUCT_JPG.with_name("sample.mp4")
 
 _user_ids = itertools.count(700_000_001)
-
-
-def _clear_caches() -> None:
-    get_settings.cache_clear()
-    for cached in (services.kie_client, services.prompt_writer, services.storage):
-        cached.cache_clear()
 
 
 @pytest.fixture(scope="module")
@@ -44,17 +40,13 @@ def stack(request, redis_server, postgres_server, tmp_path_factory):
     with pytest.MonkeyPatch.context() as patch:
         for key, value in stack.env.items():
             patch.setenv(key, value)
-        _clear_caches()
-        init_database(url)
+        stack.context = Context(load_settings())  # this test process's own, like the bot's
         migrate()
-        import actors  # noqa: F401  (binds the broker to this Redis)
-
         redis_server.client().flushall()
         stack.start_worker(module=getattr(request.module, "WORKER_MODULE", "actors"))
         yield stack
         stack.close()
-        close_database()
-    _clear_caches()
+        stack.context.close()
 
 
 @pytest.fixture(autouse=True)
@@ -82,11 +74,10 @@ class Seller:
     def start_job(self, product_info: str = "Ceramic mug, 350 ml, matte white") -> Job:
         """What the bot does when the seller sends a photo: store it, send the status
         message, create the job (debit), send it down the pipeline."""
-        from actors.enhance_prompt import enhance_prompt
-
-        settings = get_settings()
+        context = self.stack.context
+        settings = context.settings
         job_id = uuid.uuid4()
-        photo = services.storage().save_photo(job_id, PRODUCT_JPG.read_bytes())
+        photo = context.storage.save_photo(job_id, PRODUCT_JPG.read_bytes())
         status = self._send_status_message(product_info)
         job, _ = jobs.start_job(
             user_id=self.id,
@@ -98,8 +89,8 @@ class Seller:
             photo_path=str(photo),
             job_id=job_id,
         )
-        Job.update(status_message_id=status).where(Job.id == job.id).execute()
-        enhance_prompt.send(str(job.id))
+        jobs.set_status_message(job.id, status)
+        context.send(ActorName.ENHANCE_PROMPT, str(job.id))
         return job
 
     def _send_status_message(self, product_info: str) -> int:

@@ -92,13 +92,22 @@ class PostgresServer:
             shutil.chown(self.root, "postgres", "postgres")
         self._prefix = ["runuser", "-u", "postgres", "--"] if as_root else []
         self._run(_pg_bin("initdb"), "-D", str(self.data), "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync")
-        options = (
+        self._options = (
             f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
             "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
         )
-        self._run(_pg_bin("pg_ctl"), "-D", str(self.data), "-l", str(self.root / "log"), "-w", "-o", options, "start")
+        self.start()
         self.base_url = f"postgresql://postgres@127.0.0.1:{self.port}"
         self._counter = 0
+
+    def start(self) -> None:
+        self._run(_pg_bin("pg_ctl"), "-D", str(self.data), "-l", str(self.root / "log"), "-w", "-o", self._options,
+                  "start")
+
+    def halt(self) -> None:
+        """Stop the server as a service manager does ("fast": every connection is cut);
+        :meth:`start` brings it back with its data."""
+        self._run(_pg_bin("pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
 
     def _run(self, *argv: str) -> None:
         subprocess.run([*self._prefix, *argv], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from neurocards.models import LedgerEntry
-from neurocards.settings import get_settings
+from neurocards.settings import load_settings
 from tests.bot_fixtures import Chat, bot, buttons  # noqa: F401  (fixtures)
 from tests.pipeline_fixtures import PRODUCT_JPG, SAMPLE_MP4, fresh, stack  # noqa: F401  (fixtures)
 from tests.stack import wait_for_final
@@ -144,7 +144,7 @@ def test_not_enough_credits_says_how_to_get_more(bot):
     chat.photo(caption="First")
     chat.wait_video()
     chat.photo(caption="Second")
-    chat.wait_text(chat.t("no_credits", balance=0, price=1, support=get_settings().telegram.support_contact))
+    chat.wait_text(chat.t("no_credits", balance=0, price=1, support=load_settings().telegram.support_contact))
     assert len(chat.jobs()) == 1
 
 
@@ -157,6 +157,6 @@ def test_twenty_photos_in_a_second_start_at_most_the_in_flight_cap(bot):
     for n in range(20):
         chat.photo(caption=f"Mug {n}")
     chat.wait_video()
-    assert 1 <= len(chat.jobs()) <= get_settings().telegram.max_jobs_in_flight
+    assert 1 <= len(chat.jobs()) <= load_settings().telegram.max_jobs_in_flight
     debits = LedgerEntry.select().where((LedgerEntry.user == chat.id) & (LedgerEntry.kind == "debit")).count()
     assert debits == len(chat.jobs())

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from neurocards.models import LedgerEntry, User
-from neurocards.settings import get_settings
+from neurocards.settings import load_settings
 from tests.bot_fixtures import Chat, bot  # noqa: F401  (fixtures)
 from tests.pipeline_fixtures import fresh, stack  # noqa: F401  (fixtures)
 
@@ -42,7 +42,7 @@ def test_lang_switches_the_language(bot):
     bot.tg.wait_for(lambda t: t["messages"] and any(m.get("text") == chat.t("lang.set") for m in t["messages"].values()),
                     chat_id=chat.id)
     chat.command("help")
-    chat.wait_text(chat.t("help", price=1, support=get_settings().telegram.support_contact).replace("<b>", "").replace("</b>", ""))
+    chat.wait_text(chat.t("help", price=1, support=load_settings().telegram.support_contact).replace("<b>", "").replace("</b>", ""))
 
 
 def test_cancel_with_and_without_a_question_pending(bot):

@@ -4,6 +4,7 @@ import httpx
 import httpx2
 import openai
 import peewee
+import redis
 import pytest
 from aiogram import exceptions as tg
 from aiogram.methods import SendVideo
@@ -137,6 +138,9 @@ OTHER_CASES = [
     (httpx.HTTPStatusError("503", request=REQUEST, response=httpx.Response(503, request=REQUEST)), T, "upstream_unavailable"),
     (httpx.HTTPStatusError("404", request=REQUEST, response=httpx.Response(404, request=REQUEST)), S, "download_failed"),
     (peewee.OperationalError("database is locked"), T, "database"),
+    (peewee.InterfaceError("connection already closed"), T, "database"),
+    (redis.exceptions.ConnectionError("Connection refused"), T, "redis"),
+    (redis.exceptions.BusyLoadingError("Redis is loading the dataset in memory"), T, "redis"),
     (TimeLimitExceeded(), T, "timeout"),
     (Retry("wait", delay=2000), T, "rate_limited"),
     (PipelineError("video_too_large", "60 MB"), S, "video_too_large"),

@@ -23,11 +23,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from neurocards import services
-from neurocards.db import close_database, init_database
+
 from neurocards.models import Job, LedgerEntry
 from neurocards.schema import migrate
-from neurocards.settings import ROOT, get_settings
+from neurocards.context import Context
+from neurocards.settings import ROOT, load_settings
 from tests.services import free_port, wait_until
 from tests.stack import Stack, drain, wait_for_final
 
@@ -64,12 +64,6 @@ def _load_builder():
     return module
 
 
-def _clear_caches() -> None:
-    get_settings.cache_clear()
-    for cached in (services.kie_client, services.prompt_writer, services.storage):
-        cached.cache_clear()
-
-
 # -- the stack, a Prometheus scraping it, and the traffic -----------------------------------
 
 
@@ -87,12 +81,8 @@ def stack(redis_server, tmp_path_factory):
         try:
             for key, value in stack.env.items():
                 patch.setenv(key, value)
-            _clear_caches()
-            init_database(url)
+            stack.context = Context(load_settings())
             migrate()
-            import actors  # noqa: F401  (binds the broker to this Redis)
-
-            patch.delenv("dramatiq_prom_host", raising=False)  # set by importing actors
             redis_server.client().flushall()
             stack.start_worker(processes=WORKER_PROCESSES)
             # The bot gets the worker's multiprocess variables too (Stack gives them to every
@@ -103,8 +93,7 @@ def stack(redis_server, tmp_path_factory):
             yield stack
         finally:
             stack.close()
-            close_database()
-    _clear_caches()
+            stack.context.close()
 
 
 def _wait_until_serving(stack: Stack) -> None:
@@ -347,7 +336,7 @@ def credits_moved(kind: str) -> int:
 def test_the_worker_serves_its_metrics_on_loopback_only(stack):
     # Given the settings' default metrics.host, the worker's (and the bot's) metrics port
     # listens on 127.0.0.1 and on no other address
-    assert get_settings().metrics.host == "127.0.0.1"
+    assert load_settings().metrics.host == "127.0.0.1"
     assert listening_addresses(_worker_port(stack)) == {"127.0.0.1"}
     assert listening_addresses(_bot_port(stack)) == {"127.0.0.1"}
 

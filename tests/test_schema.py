@@ -17,7 +17,7 @@ def test_an_upgrade_keeps_every_row(postgres_server):
     # Given a database at the first schema version, holding rows
     init_database(postgres_server.create_database())
     Runner(database.obj, directory=str(MIGRATIONS_DIR)).up("0001_initial")
-    assert pending_migrations() == ["0002_job_and_ledger_indexes", "0003_job_step_tracking"]
+    assert pending_migrations() == ["0002_job_and_ledger_indexes", "0003_job_step_tracking", "0004_job_claims"]
     # (raw SQL: today's models have columns the first schema lacks)
     database.execute_sql("INSERT INTO users (id, language, balance, blocked, created_at) VALUES (1, 'ru', 2, false, now())")
     database.execute_sql(
@@ -29,12 +29,12 @@ def test_an_upgrade_keeps_every_row(postgres_server):
     )
 
     # When the schema is upgraded
-    assert migrate() == ["0002_job_and_ledger_indexes", "0003_job_step_tracking"]
+    assert migrate() == ["0002_job_and_ledger_indexes", "0003_job_step_tracking", "0004_job_claims"]
 
     # Then every row is still there
     assert User.get_by_id(1).balance == 2
     job = Job.get()
-    assert (job.product_info, job.poll_count, job.step_token) == ("kettle", 0, "")
+    assert (job.product_info, job.poll_count, job.moved_by_message, job.send_claim) == ("kettle", 0, "", "")
     database.close()
 
 

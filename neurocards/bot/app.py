@@ -9,39 +9,40 @@ import signal
 from aiogram import Bot, Dispatcher
 from aiogram.fsm.storage.redis import RedisStorage
 from aiogram.types import BotCommand
+from aiogram.utils.callback_answer import CallbackAnswerMiddleware
 from aiohttp import web
-from redis import Redis as SyncRedis
 from redis.asyncio import Redis
 
 from ..clients.telegram import RetryAfterMiddleware, create_bot
-from ..db import init_database
+from ..context import Context
+from ..texts import LANGUAGES, DEFAULT_LANGUAGE, menu_commands
 from .metrics import BotMetrics
 from .middlewares import SellerMiddleware, ThrottleMiddleware, UpdateMetricsMiddleware
 from .polling_lock import PollingLock
-from .routers import account, admin, again, fallback, generate, start
+from .routers import account, admin, again, errors, fallback, generate, start
 from .web import build_web_app
 
 __all__ = ["build_dispatcher", "run"]
 
 logger = logging.getLogger("neurocards.bot")
 
-COMMANDS = {
-    "ru": [("start", "Начать"), ("help", "Как это работает"), ("balance", "Баланс"),
-           ("history", "Мои видео"), ("lang", "Язык"), ("cancel", "Отменить")],
-    "en": [("start", "Start"), ("help", "How it works"), ("balance", "Balance"),
-           ("history", "My videos"), ("lang", "Language"), ("cancel", "Cancel")],
-}
 
-
-def build_dispatcher(settings, redis: Redis, metrics: BotMetrics) -> Dispatcher:
-    dispatcher = Dispatcher(storage=RedisStorage(redis), redis=redis, metrics=metrics)
-    for observer in (dispatcher.message, dispatcher.callback_query):
+def build_dispatcher(context: Context, redis: Redis, metrics: BotMetrics) -> Dispatcher:
+    """The dispatcher, with the process context in every handler's workflow data
+    (``context``, ``settings``, ``redis`` — the asyncio client — and ``metrics``)."""
+    settings = context.settings
+    dispatcher = Dispatcher(storage=RedisStorage(redis), context=context, settings=settings, redis=redis,
+                            metrics=metrics)
+    for observer in (dispatcher.message, dispatcher.callback_query, dispatcher.pre_checkout_query):
         observer.outer_middleware(UpdateMetricsMiddleware(metrics.updates, metrics.handler_seconds))
+    for observer in (dispatcher.message, dispatcher.callback_query):
         observer.outer_middleware(ThrottleMiddleware(redis))
         observer.outer_middleware(SellerMiddleware(settings.credits.welcome))
+    dispatcher.callback_query.middleware(CallbackAnswerMiddleware())
     dispatcher.include_routers(
+        errors.router,
         start.router,
-        admin.setup(settings.telegram.admin_ids),
+        admin.router,
         account.router,
         again.router,
         generate.router,
@@ -51,23 +52,21 @@ def build_dispatcher(settings, redis: Redis, metrics: BotMetrics) -> Dispatcher:
 
 
 async def _set_commands(bot: Bot) -> None:
-    for language, commands in COMMANDS.items():
+    for language in LANGUAGES:
         await bot.set_my_commands(
-            [BotCommand(command=name, description=description) for name, description in commands],
-            language_code=None if language == "ru" else language,
+            [BotCommand(command=name, description=description) for name, description in menu_commands(language)],
+            language_code=None if language == DEFAULT_LANGUAGE else language,
         )
 
 
-async def run(settings) -> int:
-    init_database(settings.database_url)
-    import actors  # noqa: F401  (the broker the bot sends the first pipeline message through)
-
+async def run(context: Context) -> int:
+    settings = context.settings
     redis = Redis.from_url(settings.redis_url)
     bot = create_bot(settings)
-    metrics = BotMetrics(redis=SyncRedis.from_url(settings.redis_url))
+    metrics = BotMetrics(redis=context.redis)
     bot.session.middleware(RetryAfterMiddleware(on_wait=metrics.telegram_asked_to_wait))
-    dispatcher = build_dispatcher(settings, redis, metrics)
-    runners = [await _serve(build_web_app(settings, bot, dispatcher, metrics), settings.telegram.web_host,
+    dispatcher = build_dispatcher(context, redis, metrics)
+    runners = [await _serve(build_web_app(context, bot, dispatcher, metrics), settings.telegram.web_host,
                             settings.telegram.web_port, "web app")]
     runners.append(await _serve(metrics.app(), settings.metrics.host, settings.metrics.bot_port, "metrics"))
     try:

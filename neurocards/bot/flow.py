@@ -2,11 +2,14 @@
 
 Handlers call :func:`start_generation` and turn its exceptions into answers:
 ``InsufficientCredits`` and ``TooManyJobsInFlight`` (nothing was written) or
-``PhotoProblem`` (the photo was refused before anything was charged).
+``PhotoProblem`` (the photo was refused before anything was charged).  Every
+database, disk and Redis call runs in a thread, never on the event loop, and
+no transaction spans an ``await``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
 import uuid
@@ -14,12 +17,13 @@ from pathlib import Path
 
 from aiogram import Bot
 
-from .. import jobs, services
+from .. import jobs
+from ..context import Context
+from ..dispatch import ActorName
+from ..keyboards import again_keyboard
 from ..logs import job_logger
 from ..models import Job, User
-from ..settings import get_settings
 from ..status import status_text
-from .keyboards import again_keyboard
 from .photos import inspect_image
 
 __all__ = ["start_generation", "download_photo"]
@@ -34,6 +38,7 @@ async def download_photo(bot: Bot, file_id: str) -> bytes:
 
 
 async def start_generation(
+    context: Context,
     bot: Bot,
     user: User,
     chat_id: int,
@@ -51,15 +56,29 @@ async def start_generation(
     again": the same photo, no new download).  ``job_id`` makes a retried start
     (the same update delivered twice) start one job.
     """
-    settings = get_settings()
-    job_id = job_id or uuid.uuid4()
+    job, created = await asyncio.to_thread(
+        _create_job, context, user, chat_id, product_info, photo_file_id, photo_bytes, parent, job_id or uuid.uuid4()
+    )
+    if not created:
+        return job  # this update was handled before
+    if on_debit is not None:
+        on_debit(context.settings.credits.price)
+    await _send_status_message(bot, job)
+    await asyncio.to_thread(context.send, ActorName.ENHANCE_PROMPT, str(job.id))
+    return job
+
+
+def _create_job(context: Context, user: User, chat_id: int, product_info: str, photo_file_id: str,
+                photo_bytes: bytes | None, parent: Job | None, job_id: uuid.UUID) -> tuple[Job, bool]:
+    """Store the photo and create the job with its debit (in a thread)."""
+    settings = context.settings
     if parent is not None:
         photo_path, photo_file_id = parent.photo_path, parent.photo_file_id
     else:
         info = inspect_image(photo_bytes or b"")
-        photo_path = str(services.storage().save_photo(job_id, photo_bytes, info.suffix))
+        photo_path = str(context.storage.save_photo(job_id, photo_bytes, info.suffix))
     try:
-        job, created = jobs.start_job(
+        return jobs.start_job(
             user_id=user.id,
             chat_id=chat_id,
             product_info=product_info,
@@ -75,13 +94,6 @@ async def start_generation(
         if parent is None:
             Path(photo_path).unlink(missing_ok=True)
         raise
-    if not created:
-        return job  # this update was handled before
-    if on_debit is not None:
-        on_debit(settings.credits.price)
-    await _send_status_message(bot, job)
-    _send_to_pipeline(job)
-    return job
 
 
 async def _send_status_message(bot: Bot, job: Job) -> None:
@@ -91,10 +103,4 @@ async def _send_status_message(bot: Bot, job: Job) -> None:
     except Exception:
         job_logger(job.id, logger.name).warning("status message not sent", exc_info=True)
         return
-    Job.update(status_message_id=message.message_id).where(Job.id == job.id).execute()
-
-
-def _send_to_pipeline(job: Job) -> None:
-    from actors.enhance_prompt import enhance_prompt
-
-    enhance_prompt.send(str(job.id))
+    await asyncio.to_thread(jobs.set_status_message, job.id, message.message_id)

@@ -7,7 +7,7 @@ import logging
 import os
 
 from ..logs import setup_logging
-from ..settings import SettingsError, get_settings
+from ..settings import SettingsError, load_settings
 
 logger = logging.getLogger("neurocards.bot")
 
@@ -25,7 +25,7 @@ def main() -> int:
     for variable in WORKER_METRICS_VARIABLES:  # before anything imports prometheus_client
         os.environ.pop(variable, None)
     try:
-        settings = get_settings()
+        settings = load_settings()
     except SettingsError as exc:
         print(f"bot: {exc}", flush=True)
         return 2
@@ -37,6 +37,11 @@ def main() -> int:
         except KeyboardInterrupt:
             pass
         return 0
+    from ..context import Context
     from .app import run
 
-    return asyncio.run(run(settings))
+    context = Context(settings)
+    try:
+        return asyncio.run(run(context))
+    finally:
+        context.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -11,9 +12,8 @@ from aiogram import BaseMiddleware
 from aiogram.types import CallbackQuery, Message, TelegramObject
 from redis.asyncio import Redis
 
-from ..models import User
+from .. import users
 from ..texts import language_of, text
-from ..users import register
 
 __all__ = ["SellerMiddleware", "ThrottleMiddleware", "UpdateMetricsMiddleware"]
 
@@ -24,7 +24,9 @@ Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
 class SellerMiddleware(BaseMiddleware):
     """Registers the seller on first contact (welcome credits, once) and puts
-    ``seller`` (our :class:`User`) and ``lang`` into the handler's data."""
+    ``seller`` (our :class:`~neurocards.models.User`), ``seller_is_new`` and
+    ``lang`` into the handler's data.  The database work runs in a thread, never
+    on the event loop."""
 
     def __init__(self, welcome_credits: int) -> None:
         self.welcome_credits = welcome_credits
@@ -33,9 +35,11 @@ class SellerMiddleware(BaseMiddleware):
         tg_user = data.get("event_from_user")
         if tg_user is None or tg_user.is_bot:
             return await handler(event, data)
-        seller, created = register(tg_user.id, language_of(tg_user.language_code), self.welcome_credits)
+        seller, created = await asyncio.to_thread(
+            users.register, tg_user.id, language_of(tg_user.language_code), self.welcome_credits
+        )
         if seller.blocked:  # they are writing to us again, so they unblocked the bot
-            User.update(blocked=False).where(User.id == seller.id).execute()
+            await asyncio.to_thread(users.mark_blocked, seller.id, False)
             seller.blocked = False
         data["seller"] = seller
         data["seller_is_new"] = created

@@ -7,11 +7,13 @@ import io
 
 from PIL import Image, UnidentifiedImageError
 
+from ..storage import PHOTO_TYPES
+
 __all__ = ["PhotoProblem", "ACCEPTED_MIME_TYPES", "MAX_PHOTO_BYTES", "MIN_SIDE_PX", "check_size", "inspect_image",
            "suffix_of"]
 
 #: Images taken as files (documents); anything else is "not a photo".
-ACCEPTED_MIME_TYPES = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp"}
+ACCEPTED_MIME_TYPES = PHOTO_TYPES
 
 #: Bots can download files up to 20 MB (getFile).
 MAX_PHOTO_BYTES = 20 * 1024 * 1024
@@ -19,7 +21,8 @@ MAX_PHOTO_BYTES = 20 * 1024 * 1024
 #: Smaller images make unusable videos.
 MIN_SIDE_PX = 256
 
-FORMAT_SUFFIXES = {"JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp"}
+#: What Pillow calls each accepted format, with its suffix.
+FORMAT_SUFFIXES = {"JPEG": PHOTO_TYPES["image/jpeg"], "PNG": PHOTO_TYPES["image/png"], "WEBP": PHOTO_TYPES["image/webp"]}
 
 
 class PhotoProblem(Exception):

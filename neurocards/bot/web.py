@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
 
@@ -11,7 +12,9 @@ from aiohttp import web
 
 from .. import jobs
 from ..clients.kie import KieClient
+from ..context import Context
 from ..db import database
+from ..dispatch import ActorName
 from ..models import JobStatus
 from .metrics import BotMetrics
 
@@ -20,10 +23,11 @@ __all__ = ["build_web_app"]
 logger = logging.getLogger("neurocards.bot.web")
 
 
-def build_web_app(settings, bot: Bot, dispatcher: Dispatcher, metrics: BotMetrics) -> web.Application:
+def build_web_app(context: Context, bot: Bot, dispatcher: Dispatcher, metrics: BotMetrics) -> web.Application:
+    settings = context.settings
     app = web.Application(client_max_size=1024 * 1024)
     app.router.add_get("/healthz", healthz)
-    app.router.add_post("/kie/callback/{job_id}/{secret}", KieCallback(settings, metrics))
+    app.router.add_post("/kie/callback/{job_id}/{secret}", KieCallback(context, metrics))
     if settings.telegram.mode == "webhook":
         secret = settings.telegram.webhook_secret.get_secret_value() or None
         SimpleRequestHandler(dispatcher, bot, secret_token=secret).register(app, path="/telegram/webhook")
@@ -32,7 +36,7 @@ def build_web_app(settings, bot: Bot, dispatcher: Dispatcher, metrics: BotMetric
 
 async def healthz(request: web.Request) -> web.Response:
     try:
-        database.execute_sql("SELECT 1")
+        await asyncio.to_thread(database.execute_sql, "SELECT 1")
     except Exception as exc:  # reported, not raised: this is the health check
         return web.json_response({"ok": False, "database": type(exc).__name__}, status=503)
     return web.json_response({"ok": True})
@@ -45,12 +49,13 @@ class KieCallback:
     and the poll's sequence number makes a duplicate callback, or one racing a
     scheduled poll, do nothing twice.  KIE gets a quick 200 either way it can act on."""
 
-    def __init__(self, settings, metrics: BotMetrics) -> None:
-        self.hmac_key = settings.kie.webhook_hmac_key.get_secret_value()
+    def __init__(self, context: Context, metrics: BotMetrics) -> None:
+        self.context = context
+        self.hmac_key = context.settings.kie.webhook_hmac_key.get_secret_value()
         self.metrics = metrics
 
     async def __call__(self, request: web.Request) -> web.Response:
-        job = jobs.get_job(request.match_info["job_id"])
+        job = await asyncio.to_thread(jobs.get_job, request.match_info["job_id"])
         if job is None or not hmac.compare_digest(job.callback_secret, request.match_info["secret"]):
             return self._answer("unknown_job", 404)
         try:
@@ -67,9 +72,7 @@ class KieCallback:
             return self._answer("bad_signature", 401)
         if status.task_id != job.kie_task_id or job.status != JobStatus.GENERATING:
             return self._answer("stale", 200)
-        from actors.poll_generation import poll_generation
-
-        poll_generation.send(str(job.id), job.poll_count)
+        await asyncio.to_thread(self.context.send, ActorName.POLL_GENERATION, str(job.id), job.poll_count)
         return self._answer("accepted", 200)
 
     def _answer(self, outcome: str, status: int) -> web.Response:

@@ -11,7 +11,7 @@ import html
 
 from . import en, ru
 
-__all__ = ["text", "language_of", "failure_key", "LANGUAGES", "DEFAULT_LANGUAGE"]
+__all__ = ["text", "language_of", "failure_key", "menu_commands", "LANGUAGES", "DEFAULT_LANGUAGE"]
 
 CATALOGUES = {"ru": ru.TEXTS, "en": en.TEXTS}
 LANGUAGES = tuple(CATALOGUES)
@@ -31,6 +31,7 @@ FAILURE_TEXTS = {
     "timeout": "failure.busy",
     "expired": "failure.busy",
     "database": "failure.busy",
+    "redis": "failure.busy",
     "video_too_large": "failure.video",
     "video_invalid": "failure.video",
     "download_failed": "failure.video",
@@ -52,3 +53,10 @@ def text(language: str, key: str, **values) -> str:
 
 def failure_key(error_class: str) -> str:
     return FAILURE_TEXTS.get(error_class, "failure.system")
+
+
+def menu_commands(language: str) -> list[tuple[str, str]]:
+    """The bot's command menu in ``language``: (command, description), in catalogue order."""
+    catalogue = CATALOGUES.get(language, CATALOGUES[DEFAULT_LANGUAGE])
+    prefix = "command."
+    return [(key[len(prefix):], value) for key, value in catalogue.items() if key.startswith(prefix)]

@@ -119,4 +119,15 @@ TEXTS = {
     "job.status.delivering": "sending",
     "job.status.done": "done",
     "job.status.failed": "failed",
+
+    # the command menu (setMyCommands), in menu order
+    "command.start": "Start",
+    "command.help": "How it works",
+    "command.balance": "Balance",
+    "command.history": "My videos",
+    "command.lang": "Language",
+    "command.cancel": "Cancel",
+
+    # a handler failed unexpectedly
+    "error.internal": "Something went wrong on our side. Please try again in a minute; if it keeps happening, write to {support}.",
 }

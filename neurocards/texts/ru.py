@@ -119,4 +119,15 @@ TEXTS = {
     "job.status.delivering": "отправляю",
     "job.status.done": "готово",
     "job.status.failed": "не получилось",
+
+    # the command menu (setMyCommands), in menu order
+    "command.start": "Начать",
+    "command.help": "Как это работает",
+    "command.balance": "Баланс",
+    "command.history": "Мои видео",
+    "command.lang": "Язык",
+    "command.cancel": "Отменить",
+
+    # a handler failed unexpectedly
+    "error.internal": "У нас что-то сломалось. Попробуйте ещё раз через минуту; если не пройдёт — напишите {support}.",
 }

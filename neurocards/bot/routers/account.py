@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from aiogram import Router
 from aiogram.filters import Command
 from aiogram.types import Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from ... import credits
-from ...models import Job, JobStatus, User
-from ...settings import get_settings
+from ... import credits, jobs
+from ...keyboards import JobAction, JobActionKind
+from ...models import JobStatus, User
+from ...settings import Settings
 from ...status import info_label
 from ...texts import text
-from ..keyboards import JobAction
 
 router = Router(name="account")
 
@@ -21,9 +23,10 @@ MOVEMENTS_SHOWN = 5
 
 
 @router.message(Command("balance"))
-async def show_balance(message: Message, seller: User, lang: str) -> None:
-    lines = [text(lang, "balance", balance=credits.balance_of(seller.id), price=get_settings().credits.price)]
-    movements = credits.recent_movements(seller.id, MOVEMENTS_SHOWN)
+async def show_balance(message: Message, seller: User, lang: str, settings: Settings) -> None:
+    balance = await asyncio.to_thread(credits.balance_of, seller.id)
+    movements = await asyncio.to_thread(credits.recent_movements, seller.id, MOVEMENTS_SHOWN)
+    lines = [text(lang, "balance", balance=balance, price=settings.credits.price)]
     lines.append(text(lang, "balance.movements") if movements else text(lang, "balance.none"))
     for entry in movements:
         lines.append(text(lang, "balance.line", date=f"{entry.created_at:%d.%m %H:%M}", amount=f"{entry.amount:+d}",
@@ -33,7 +36,7 @@ async def show_balance(message: Message, seller: User, lang: str) -> None:
 
 @router.message(Command("history"))
 async def show_history(message: Message, seller: User, lang: str) -> None:
-    recent = list(Job.select().where(Job.user == seller.id).order_by(Job.created_at.desc()).limit(HISTORY_SIZE))
+    recent = await asyncio.to_thread(jobs.recent_jobs, seller.id, HISTORY_SIZE)
     if not recent:
         await message.answer(text(lang, "history.empty"))
         return
@@ -44,6 +47,6 @@ async def show_history(message: Message, seller: User, lang: str) -> None:
                           status=text(lang, f"job.status.{job.status}"), info=info_label(job)))
         if job.status == JobStatus.DONE:
             buttons.button(text=text(lang, "history.resend", number=number),
-                           callback_data=JobAction(action="resend", job_id=str(job.id)))
+                           callback_data=JobAction(action=JobActionKind.RESEND, job_id=str(job.id)))
     delivered = any(job.status == JobStatus.DONE for job in recent)
     await message.answer("\n".join(lines), reply_markup=buttons.adjust(5).as_markup() if delivered else None)

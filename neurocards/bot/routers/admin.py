@@ -1,35 +1,34 @@
-"""Operator commands, for ``telegram.admin_ids`` only: /stats, /grant, /job.
-Anyone else falls through to the unknown-command answer."""
+"""Operator commands, for ``telegram.admin_ids`` only (the :class:`IsAdmin`
+filter): /stats, /grant, /job.  Anyone else falls through to the
+unknown-command answer."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import html
 
-from aiogram import F, Router
+from aiogram import Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 from redis.asyncio import Redis
 
 from ... import credits, jobs
-from ...models import User, utcnow
+from ...models import ACTIVE_STATUSES, User, utcnow
 from ...queues import read_depths_async
 from ...stats import stats
+from ..filters import IsAdmin
 
 router = Router(name="admin")
-
-def setup(admin_ids: list[int]) -> Router:
-    """Let only the operators through this router."""
-    router.message.filter(F.from_user.id.in_(set(admin_ids)))
-    return router
+router.message.filter(IsAdmin())
 
 
 @router.message(Command("stats"))
 async def show_stats(message: Message, redis: Redis) -> None:
     today = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
-    report = stats(since=today)
+    report = await asyncio.to_thread(stats, since=today)
     by_status = report["jobs"]["by_status"]
-    in_flight = sum(n for status, n in by_status.items() if status not in ("done", "failed"))
+    in_flight = sum(by_status.get(status, 0) for status in ACTIVE_STATUSES)
     depths = await read_depths_async(redis)
     lines = [
         f"<b>Today (UTC)</b>: {report['jobs']['total']} jobs",
@@ -48,31 +47,32 @@ async def grant_credits(message: Message, command: CommandObject) -> None:
         await message.answer("Usage: /grant &lt;telegram_id&gt; &lt;credits&gt; (credits may be negative, not 0)")
         return
     user_id, amount = int(parts[0]), int(parts[1])
+    await message.answer(await asyncio.to_thread(_grant, user_id, amount, message.from_user.id))
+
+
+def _grant(user_id: int, amount: int, admin_id: int) -> str:
+    """Grant (or take back) credits; the operator's answer (in a thread)."""
     if User.get_or_none(User.id == user_id) is None:
-        await message.answer(f"No seller with id {user_id}.")
-        return
+        return f"No seller with id {user_id}."
     try:
-        credits.grant(user_id, amount, reason=f"admin {message.from_user.id} via /grant")
+        credits.grant(user_id, amount, reason=f"admin {admin_id} via /grant")
     except credits.InsufficientCredits as exc:
-        await message.answer(f"Refused: seller {user_id} has only {exc.balance} credits.")
-        return
-    await message.answer(f"Granted {amount:+d} to {user_id}; balance now {credits.balance_of(user_id)}.")
+        return f"Refused: seller {user_id} has only {exc.balance} credits."
+    return f"Granted {amount:+d} to {user_id}; balance now {credits.balance_of(user_id)}."
 
 
 @router.message(Command("job"))
 async def show_job(message: Message, command: CommandObject) -> None:
-    job = jobs.get_job((command.args or "").strip())
+    job = await asyncio.to_thread(jobs.get_job, (command.args or "").strip())
     if job is None:
         await message.answer("Usage: /job &lt;job id&gt; (no such job)")
         return
-    stamps = [(name, getattr(job, f"{name}_at")) for name in
-              ("created", "enhancing", "generating", "downloading", "delivering", "done", "failed")]
     lines = [
         f"<b>Job</b> <code>{job.id}</code>",
         f"seller {job.user_id}, status <b>{job.status}</b>",
         f"KIE task {html.escape(job.kie_task_id) or '—'}, attempts {job.kie_attempts}, deliveries {job.delivery_attempts}",
     ]
-    lines += [f"{name}: {_when(at)}" for name, at in stamps if at is not None]
+    lines += [f"{status}: {_when(at)}" for status, at in jobs.stage_stamps(job)]
     lines += [f"{stage}: {seconds:.1f} s" for stage, seconds in jobs.stage_durations(job).items()]
     if job.error_class:
         lines.append(f"error: {job.error_class} — {html.escape(job.error_detail[:300])}")

@@ -3,25 +3,27 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from pathlib import Path
 
 from aiogram import Bot, F, Router
 from aiogram.types import CallbackQuery, FSInputFile
+from aiogram.utils.callback_answer import CallbackAnswer
 from redis.asyncio import Redis
 
 from ... import credits, jobs
+from ...context import Context
 from ...credits import InsufficientCredits
 from ...jobs import TooManyJobsInFlight
+from ...keyboards import JobAction, JobActionKind, again_keyboard
 from ...models import Job, JobStatus, User
-from ...settings import get_settings
 from ...status import info_label
 from ...texts import text
 from ..flow import start_generation
-from ..keyboards import JobAction, again_keyboard
 from ..metrics import BotMetrics
-from .generate import JOB_IDS
+from .generate import JOB_IDS, no_credits_text
 
 router = Router(name="again")
 logger = logging.getLogger("neurocards.bot.again")
@@ -30,62 +32,64 @@ logger = logging.getLogger("neurocards.bot.again")
 DOUBLE_TAP_WINDOW_S = 10
 
 
-async def _own_job(query: CallbackQuery, callback_data: JobAction, seller: User, lang: str) -> Job | None:
+async def _own_job(query: CallbackQuery, callback_data: JobAction, seller: User, lang: str,
+                   answer: CallbackAnswer) -> Job | None:
     """The job the button names, if it exists and belongs to whoever pressed it."""
-    job = jobs.get_job(callback_data.job_id)
+    job = await asyncio.to_thread(jobs.get_job, callback_data.job_id)
     if job is None:
         logger.warning("forged or stale button: user=%s data=%r", seller.id, query.data)
-        await query.answer(text(lang, "callback.unknown"))
+        answer.text = text(lang, "callback.unknown")
         return None
     if job.user_id != seller.id:
         logger.warning("button for another seller's job: user=%s job=%s owner=%s", seller.id, job.id, job.user_id)
-        await query.answer(text(lang, "callback.not_yours"), show_alert=True)
+        answer.text, answer.show_alert = text(lang, "callback.not_yours"), True
         return None
     return job
 
 
-@router.callback_query(JobAction.filter(F.action == "again"))
-async def generate_again(query: CallbackQuery, callback_data: JobAction, bot: Bot, seller: User, lang: str,
-                         redis: Redis, metrics: BotMetrics) -> None:
-    parent = await _own_job(query, callback_data, seller, lang)
+@router.callback_query(JobAction.filter(F.action == JobActionKind.AGAIN))
+async def generate_again(query: CallbackQuery, callback_data: JobAction, context: Context, bot: Bot, seller: User,
+                         lang: str, redis: Redis, metrics: BotMetrics, callback_answer: CallbackAnswer) -> None:
+    parent = await _own_job(query, callback_data, seller, lang, callback_answer)
     if parent is None:
         return
     if not parent.photo_path or not Path(parent.photo_path).is_file():
-        await query.answer(text(lang, "callback.no_photo"), show_alert=True)
+        callback_answer.text, callback_answer.show_alert = text(lang, "callback.no_photo"), True
         return
-    if not await redis.set(f"neurocards:again:{seller.id}:{parent.id}", query.id, nx=True, ex=DOUBLE_TAP_WINDOW_S):
-        await query.answer(text(lang, "callback.already"))
+    tap_key = f"neurocards:again:{seller.id}:{parent.id}"
+    if not await redis.set(tap_key, query.id, nx=True, ex=DOUBLE_TAP_WINDOW_S):
+        callback_answer.text = text(lang, "callback.already")
         return
-    settings = get_settings()
     try:
-        await start_generation(bot, seller, query.message.chat.id, parent.product_info, parent=parent,
+        await start_generation(context, bot, seller, query.message.chat.id, parent.product_info, parent=parent,
                                job_id=uuid.uuid5(JOB_IDS, f"again:{query.id}"), on_debit=metrics.debited)
     except InsufficientCredits:
-        await redis.delete(f"neurocards:again:{seller.id}:{parent.id}")
-        await query.answer()
-        await query.message.answer(text(lang, "no_credits", balance=credits.balance_of(seller.id),
-                                        price=settings.credits.price, support=settings.telegram.support_contact))
+        await redis.delete(tap_key)
+        await query.message.answer(await no_credits_text(context.settings, lang, seller.id))
         return
     except TooManyJobsInFlight as exc:
-        await redis.delete(f"neurocards:again:{seller.id}:{parent.id}")
-        await query.answer(text(lang, "too_many_jobs", in_flight=exc.in_flight), show_alert=True)
+        await redis.delete(tap_key)
+        callback_answer.text = text(lang, "too_many_jobs", in_flight=exc.in_flight)
+        callback_answer.show_alert = True
         return
-    await query.answer(text(lang, "callback.started"))
+    callback_answer.text = text(lang, "callback.started")
 
 
-@router.callback_query(JobAction.filter(F.action == "resend"))
-async def send_again(query: CallbackQuery, callback_data: JobAction, bot: Bot, seller: User, lang: str) -> None:
-    job = await _own_job(query, callback_data, seller, lang)
+@router.callback_query(JobAction.filter(F.action == JobActionKind.RESEND))
+async def send_again(query: CallbackQuery, callback_data: JobAction, bot: Bot, seller: User, lang: str,
+                     callback_answer: CallbackAnswer) -> None:
+    job = await _own_job(query, callback_data, seller, lang, callback_answer)
     if job is None:
         return
     if job.status != JobStatus.DONE or not (job.video_file_id or Path(job.video_path).is_file()):
-        await query.answer(text(lang, "callback.unknown"))
+        callback_answer.text = text(lang, "callback.unknown")
         return
-    await query.answer(text(lang, "callback.resent"))
+    callback_answer.text = text(lang, "callback.resent")
+    balance = await asyncio.to_thread(credits.balance_of, seller.id)
     await bot.send_video(
         query.message.chat.id,
         video=job.video_file_id or FSInputFile(job.video_path, filename="video.mp4"),
-        caption=text(lang, "video.caption", info=info_label(job), balance=credits.balance_of(seller.id)),
+        caption=text(lang, "video.caption", info=info_label(job), balance=balance),
         reply_markup=again_keyboard(lang, job.id),
         supports_streaming=True,
     )

@@ -7,6 +7,7 @@ import logging
 
 from aiogram import F, Router
 from aiogram.types import CallbackQuery, Message
+from aiogram.utils.callback_answer import CallbackAnswer
 
 from ...texts import text
 
@@ -40,6 +41,6 @@ async def anything_else(message: Message, lang: str) -> None:
 
 
 @router.callback_query()
-async def unknown_button(query: CallbackQuery, lang: str) -> None:
+async def unknown_button(query: CallbackQuery, lang: str, callback_answer: CallbackAnswer) -> None:
     logger.warning("unknown button data from user=%s: %r", query.from_user.id, query.data)
-    await query.answer(text(lang, "callback.unknown"))
+    callback_answer.text = text(lang, "callback.unknown")

@@ -3,6 +3,7 @@ starts a job at once; without one, the bot asks for a line about the product."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 
@@ -12,17 +13,19 @@ from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
+from aiogram.utils.callback_answer import CallbackAnswer
 from redis.asyncio import Redis
 
 from ... import credits
+from ...context import Context
 from ...credits import InsufficientCredits
 from ...jobs import TooManyJobsInFlight, jobs_in_flight
+from ...keyboards import SkipInfo, skip_keyboard
 from ...models import User
-from ...settings import get_settings
+from ...settings import Settings
 from ...texts import text
 from ..flow import download_photo, start_generation
 from ..metrics import BotMetrics
-from ..keyboards import SkipInfo, skip_keyboard
 from ..photos import PhotoProblem, check_size, suffix_of
 
 router = Router(name="generate")
@@ -37,19 +40,31 @@ class NewJob(StatesGroup):
     product_info = State()
 
 
+class Request:
+    """What every way of starting a job needs: the process context, the bot, who asks."""
+
+    def __init__(self, context: Context, bot: Bot, seller: User, lang: str, metrics: BotMetrics) -> None:
+        self.context = context
+        self.settings: Settings = context.settings
+        self.bot = bot
+        self.seller = seller
+        self.lang = lang
+        self.metrics = metrics
+
+
 @router.message(F.photo)
-async def take_photo(message: Message, bot: Bot, seller: User, lang: str, state: FSMContext, redis: Redis,
-                     metrics: BotMetrics) -> None:
+async def take_photo(message: Message, context: Context, bot: Bot, seller: User, lang: str, state: FSMContext,
+                     redis: Redis, metrics: BotMetrics) -> None:
     if not await _first_of_album(message, redis, lang):
         return
     largest = message.photo[-1]
-    await _take_image(message, bot, seller, lang, state, metrics, largest.file_id,
+    await _take_image(message, Request(context, bot, seller, lang, metrics), state, largest.file_id,
                       lambda: check_size(largest.file_size, largest.width, largest.height))
 
 
 @router.message(F.document)
-async def take_document(message: Message, bot: Bot, seller: User, lang: str, state: FSMContext, redis: Redis,
-                        metrics: BotMetrics) -> None:
+async def take_document(message: Message, context: Context, bot: Bot, seller: User, lang: str, state: FSMContext,
+                        redis: Redis, metrics: BotMetrics) -> None:
     document = message.document
     if suffix_of(document.mime_type) is None:
         key = "photo.video" if (document.mime_type or "").startswith("video/") else "photo.wrong_type"
@@ -57,11 +72,12 @@ async def take_document(message: Message, bot: Bot, seller: User, lang: str, sta
         return
     if not await _first_of_album(message, redis, lang):
         return
-    await _take_image(message, bot, seller, lang, state, metrics, document.file_id,
+    await _take_image(message, Request(context, bot, seller, lang, metrics), state, document.file_id,
                       lambda: check_size(document.file_size))
 
 
-async def _take_image(message, bot, seller, lang, state, metrics, file_id, check) -> None:
+async def _take_image(message: Message, request: Request, state: FSMContext, file_id: str, check) -> None:
+    lang = request.lang
     try:
         check()
     except PhotoProblem as problem:
@@ -71,11 +87,11 @@ async def _take_image(message, bot, seller, lang, state, metrics, file_id, check
     if not info:
         await _ask_for_info(message, lang, state, file_id)
         return
-    if not await _info_fits(message, lang, info):
+    if not await _info_fits(message, request.settings, lang, info):
         await _ask_for_info(message, lang, state, file_id, already_asked=True)
         return
     await state.clear()
-    await _generate(message, bot, seller, lang, metrics, file_id, info, job_key=f"{message.chat.id}:{message.message_id}")
+    await _generate(message, request, file_id, info, job_key=f"{message.chat.id}:{message.message_id}")
 
 
 async def _ask_for_info(message: Message, lang: str, state: FSMContext, file_id: str, already_asked=False) -> None:
@@ -85,8 +101,8 @@ async def _ask_for_info(message: Message, lang: str, state: FSMContext, file_id:
         await message.answer(text(lang, "ask_info"), reply_markup=skip_keyboard(lang))
 
 
-async def _info_fits(message: Message, lang: str, info: str) -> bool:
-    limit = get_settings().telegram.max_product_info_chars
+async def _info_fits(message: Message, settings: Settings, lang: str, info: str) -> bool:
+    limit = settings.telegram.max_product_info_chars
     if len(info) > limit:
         await message.answer(text(lang, "info_too_long", length=len(info), limit=limit))
         return False
@@ -94,17 +110,17 @@ async def _info_fits(message: Message, lang: str, info: str) -> bool:
 
 
 @router.message(NewJob.product_info, F.text & ~F.text.startswith("/"))
-async def take_product_info(message: Message, bot: Bot, seller: User, lang: str, state: FSMContext,
-                            metrics: BotMetrics) -> None:
+async def take_product_info(message: Message, context: Context, bot: Bot, seller: User, lang: str,
+                            state: FSMContext, metrics: BotMetrics) -> None:
     info = message.text.strip()
     if not info:
         await message.answer(text(lang, "info_empty"))
         return
-    if not await _info_fits(message, lang, info):
+    if not await _info_fits(message, context.settings, lang, info):
         return
     data = await state.get_data()
     await state.clear()
-    await _generate(message, bot, seller, lang, metrics, data["photo_file_id"], info,
+    await _generate(message, Request(context, bot, seller, lang, metrics), data["photo_file_id"], info,
                     job_key=f"{message.chat.id}:{data['photo_message_id']}")
 
 
@@ -114,36 +130,35 @@ async def remind_product_info(message: Message, lang: str) -> None:
 
 
 @router.callback_query(SkipInfo.filter(), StateFilter(NewJob.product_info))
-async def skip_product_info(query: CallbackQuery, bot: Bot, seller: User, lang: str, state: FSMContext,
-                            metrics: BotMetrics) -> None:
+async def skip_product_info(query: CallbackQuery, context: Context, bot: Bot, seller: User, lang: str,
+                            state: FSMContext, metrics: BotMetrics) -> None:
     data = await state.get_data()
     await state.clear()
-    await query.answer()
     await query.message.edit_reply_markup(reply_markup=None)
-    await _generate(query.message, bot, seller, lang, metrics, data["photo_file_id"], "",
+    await _generate(query.message, Request(context, bot, seller, lang, metrics), data["photo_file_id"], "",
                     job_key=f"{query.message.chat.id}:{data['photo_message_id']}")
 
 
 @router.callback_query(SkipInfo.filter())
-async def skip_without_photo(query: CallbackQuery, lang: str) -> None:
-    await query.answer(text(lang, "callback.unknown"))
+async def skip_without_photo(query: CallbackQuery, lang: str, callback_answer: CallbackAnswer) -> None:
+    callback_answer.text = text(lang, "callback.unknown")
 
 
-async def _generate(message: Message, bot: Bot, seller: User, lang: str, metrics: BotMetrics, file_id: str, info: str,
-                    *, job_key: str):
+async def _generate(message: Message, request: Request, file_id: str, info: str, *, job_key: str) -> None:
     """Refuse early what would fail anyway, then start the job."""
-    settings = get_settings()
-    if credits.balance_of(seller.id) < settings.credits.price:
-        await message.answer(_no_credits(lang, seller.id))
+    settings, seller, lang = request.settings, request.seller, request.lang
+    if await asyncio.to_thread(credits.balance_of, seller.id) < settings.credits.price:
+        await message.answer(await no_credits_text(settings, lang, seller.id))
         return
-    in_flight = jobs_in_flight(seller.id)
+    in_flight = await asyncio.to_thread(jobs_in_flight, seller.id)
     if in_flight >= settings.telegram.max_jobs_in_flight:
         await message.answer(text(lang, "too_many_jobs", in_flight=in_flight))
         return
     try:
-        photo = await download_photo(bot, file_id)
-        await start_generation(bot, seller, message.chat.id, info, photo_file_id=file_id, photo_bytes=photo,
-                               job_id=uuid.uuid5(JOB_IDS, job_key), on_debit=metrics.debited)
+        photo = await download_photo(request.bot, file_id)
+        await start_generation(request.context, request.bot, seller, message.chat.id, info, photo_file_id=file_id,
+                               photo_bytes=photo, job_id=uuid.uuid5(JOB_IDS, job_key),
+                               on_debit=request.metrics.debited)
     except PhotoProblem as problem:
         await message.answer(text(lang, problem.key, **problem.values))
     except TelegramBadRequest as exc:
@@ -151,14 +166,15 @@ async def _generate(message: Message, bot: Bot, seller: User, lang: str, metrics
             raise
         await message.answer(text(lang, "photo.too_big", size_mb="> 20"))
     except InsufficientCredits:
-        await message.answer(_no_credits(lang, seller.id))
+        await message.answer(await no_credits_text(settings, lang, seller.id))
     except TooManyJobsInFlight as exc:
         await message.answer(text(lang, "too_many_jobs", in_flight=exc.in_flight))
 
 
-def _no_credits(lang: str, user_id: int) -> str:
-    settings = get_settings()
-    return text(lang, "no_credits", balance=credits.balance_of(user_id), price=settings.credits.price,
+async def no_credits_text(settings: Settings, lang: str, user_id: int) -> str:
+    """"Not enough credits", with the seller's balance and the price."""
+    balance = await asyncio.to_thread(credits.balance_of, user_id)
+    return text(lang, "no_credits", balance=balance, price=settings.credits.price,
                 support=settings.telegram.support_contact)
 
 

@@ -2,34 +2,36 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from aiogram import F, Router
 from aiogram.filters import Command, CommandStart
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
 from ... import credits
+from ...keyboards import SetLanguage, language_keyboard
 from ...models import User
-from ...settings import get_settings
+from ...settings import Settings
 from ...texts import text
 from ...users import set_language
-from ..keyboards import SetLanguage, language_keyboard
 
 router = Router(name="start")
 
 
 @router.message(CommandStart())
-async def start(message: Message, seller: User, seller_is_new: bool, lang: str, state: FSMContext) -> None:
+async def start(message: Message, seller: User, seller_is_new: bool, lang: str, state: FSMContext,
+                settings: Settings) -> None:
     await state.clear()
-    settings = get_settings()
-    lines = [text(lang, "start", price=settings.credits.price, balance=credits.balance_of(seller.id))]
+    balance = await asyncio.to_thread(credits.balance_of, seller.id)
+    lines = [text(lang, "start", price=settings.credits.price, balance=balance)]
     if seller_is_new and settings.credits.welcome:
         lines.append(text(lang, "start.welcome", credits=settings.credits.welcome))
     await message.answer("\n\n".join(lines))
 
 
 @router.message(Command("help"))
-async def show_help(message: Message, lang: str) -> None:
-    settings = get_settings()
+async def show_help(message: Message, lang: str, settings: Settings) -> None:
     await message.answer(text(lang, "help", price=settings.credits.price, support=settings.telegram.support_contact))
 
 
@@ -40,8 +42,7 @@ async def choose_language(message: Message, lang: str) -> None:
 
 @router.callback_query(SetLanguage.filter(F.language.in_({"ru", "en"})))
 async def set_seller_language(query: CallbackQuery, callback_data: SetLanguage, seller: User) -> None:
-    set_language(seller.id, callback_data.language)
-    await query.answer()
+    await asyncio.to_thread(set_language, seller.id, callback_data.language)
     await query.message.edit_text(text(callback_data.language, "lang.set"))
 
 

@@ -1,21 +1,29 @@
-"""Buttons and typed callback data, in one place for the bot and the workers."""
+"""Buttons and typed callback data, in one place below the bot and the workers
+(both put buttons under their messages; only the bot reads presses)."""
 
 from __future__ import annotations
+
+import enum
 
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from ..texts import text
+from .texts import text
 
-__all__ = ["JobAction", "SkipInfo", "SetLanguage", "again_keyboard", "try_again_keyboard", "skip_keyboard",
+__all__ = ["JobAction", "JobActionKind", "SkipInfo", "SetLanguage", "again_keyboard", "try_again_keyboard", "skip_keyboard",
            "language_keyboard"]
 
 
-class JobAction(CallbackData, prefix="job"):
-    """A button about one job: ``again`` (a new job from its photo) or ``resend`` (its video)."""
+class JobActionKind(enum.StrEnum):
+    AGAIN = "again"  # a new job from the same photo and description
+    RESEND = "resend"  # the delivered video once more, at no charge
 
-    action: str
+
+class JobAction(CallbackData, prefix="job"):
+    """A button about one job."""
+
+    action: JobActionKind
     job_id: str
 
 
@@ -34,11 +42,11 @@ def _one_button(label: str, data: CallbackData) -> InlineKeyboardMarkup:
 
 
 def again_keyboard(language: str, job_id) -> InlineKeyboardMarkup:
-    return _one_button(text(language, "button.again"), JobAction(action="again", job_id=str(job_id)))
+    return _one_button(text(language, "button.again"), JobAction(action=JobActionKind.AGAIN, job_id=str(job_id)))
 
 
 def try_again_keyboard(language: str, job_id) -> InlineKeyboardMarkup:
-    return _one_button(text(language, "button.try_again"), JobAction(action="again", job_id=str(job_id)))
+    return _one_button(text(language, "button.try_again"), JobAction(action=JobActionKind.AGAIN, job_id=str(job_id)))
 
 
 def skip_keyboard(language: str) -> InlineKeyboardMarkup:

@@ -1,0 +1,107 @@
+"""One context per process: what an entry point builds once at start and hands
+to the code it runs (DESIGN §16).
+
+``bot.py``, the worker's ``actors`` package, the CLI and the tests build a
+:class:`Context` from their settings; library modules take what they need from
+it and build nothing on import.  Service clients are made on first use, so a
+process that never calls KIE opens no KIE client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+
+import redis
+
+from . import dispatch
+from .broker import build_broker
+from .budgets import Budgets
+from .db import close_database, init_database
+from .settings import Settings
+
+__all__ = ["Context"]
+
+
+class Context:
+    """Settings, database, Redis, broker, budgets and service clients of one process."""
+
+    def __init__(self, settings: Settings, *, broker_middleware: list | None = None) -> None:
+        self.settings = settings
+        self.database = init_database(settings.database_url, busy_timeout_s=settings.database.busy_timeout_s)
+        self.redis = redis.Redis.from_url(settings.redis_url)
+        self.budgets = Budgets.from_settings(settings, self.redis)
+        self.broker = build_broker(
+            settings.redis_url,
+            heartbeat_timeout_s=settings.worker.heartbeat_timeout_s,
+            maintenance_chance=settings.worker.maintenance_chance,
+            middleware=broker_middleware if broker_middleware is not None else [],
+        )
+        self._bots: dict = {}
+
+    # -- pipeline messages ----------------------------------------------------
+
+    def send(self, actor: dispatch.ActorName, *args, delay_s: float | None = None) -> None:
+        """Send a pipeline message by actor name (see :mod:`neurocards.dispatch`)."""
+        delay_ms = None if delay_s is None else max(1, int(delay_s * 1000))
+        dispatch.send(self.broker, actor, *args, delay_ms=delay_ms)
+
+    # -- service clients, made on first use -----------------------------------
+
+    @functools.cached_property
+    def kie(self):
+        from .clients.kie import KieClient
+
+        settings = self.settings
+        return KieClient(
+            base_url=settings.kie_base_url,
+            upload_url=settings.kie_upload_url,
+            api_key=settings.kie_api_key,
+            timeout_s=settings.kie.timeout_s,
+        )
+
+    @functools.cached_property
+    def prompt_writer(self):
+        from .clients.prompt_writer import PromptWriter
+
+        settings = self.settings
+        return PromptWriter(
+            base_url=settings.openai_base_url,
+            api_key=settings.openai_api_key,
+            model=settings.openai.model,
+            timeout_s=settings.openai.timeout_s,
+            max_info_chars=settings.telegram.max_product_info_chars,
+        )
+
+    @functools.cached_property
+    def storage(self):
+        from .storage import Storage
+
+        return Storage(self.settings.storage_dir, max_video_bytes=self.settings.storage.max_video_mb * 1024 * 1024)
+
+    @functools.cached_property
+    def metrics(self):
+        """The worker's domain metrics (:mod:`neurocards.metrics`)."""
+        from .metrics import WorkerMetrics
+
+        return WorkerMetrics()
+
+    def telegram_bot(self):
+        """An aiogram ``Bot`` for the running event loop (call it from a coroutine):
+        an aiohttp session belongs to the loop that opened it."""
+        from .clients.telegram import create_bot
+
+        loop = asyncio.get_running_loop()
+        bot = self._bots.get(loop)
+        if bot is None:
+            bot = self._bots[loop] = create_bot(self.settings)
+        return bot
+
+    # -- the end --------------------------------------------------------------
+
+    def close(self) -> None:
+        """Let go of the connections this context opened (bots' sessions are
+        closed by their own loops)."""
+        self.broker.close()
+        self.redis.close()
+        close_database()
