@@ -2,14 +2,17 @@
 
 - every seller's balance equals the sum of their ledger amounts;
 - every failed job has exactly one refund; no done job has one;
-- no job has two debits, and no refund gives back more than was debited.
+- no job has two debits, and no refund gives back more than was debited;
+- every purchase matches one Stars payment (same seller, same credits), every
+  paid payment was credited once, and a refunded payment took back exactly
+  what it bought (a paid one nothing).
 """
 
 from __future__ import annotations
 
 from peewee import JOIN, fn
 
-from .models import Job, JobStatus, LedgerEntry, LedgerKind, User
+from .models import Job, JobStatus, LedgerEntry, LedgerKind, Payment, PaymentStatus, User
 
 __all__ = ["audit"]
 
@@ -20,9 +23,11 @@ def audit() -> dict:
     problems += _balance_mismatches()
     problems += _refund_problems()
     problems += _debit_problems()
+    problems += _payment_problems()
     return {
         "ok": not problems,
-        "checked": {"users": User.select().count(), "jobs": Job.select().count()},
+        "checked": {"users": User.select().count(), "jobs": Job.select().count(),
+                    "payments": Payment.select().count()},
         "problems": problems,
     }
 
@@ -77,3 +82,28 @@ def _debit_problems() -> list[dict]:
         for row in _count_by_job(LedgerKind.DEBIT)
         if row.n > 1
     ]
+
+
+def _payment_problems() -> list[dict]:
+    payments = {payment.telegram_charge_id: payment for payment in Payment.select()}
+    purchases: dict[str, list[LedgerEntry]] = {}
+    for entry in LedgerEntry.select().where(LedgerEntry.kind == LedgerKind.PURCHASE):
+        purchases.setdefault(entry.key.removeprefix("purchase:"), []).append(entry)
+    taken_back: dict[str, int] = {}
+    for entry in LedgerEntry.select().where(LedgerEntry.kind == LedgerKind.PURCHASE_REFUND):
+        charge = entry.key.split(":", 1)[1].rsplit(":", 1)[0]
+        taken_back[charge] = taken_back.get(charge, 0) - entry.amount
+    problems = []
+    for charge, entries in purchases.items():
+        payment = payments.get(charge)
+        if payment is None or any((e.user_id, e.amount) != (payment.user_id, payment.credits) for e in entries):
+            problems.append({"problem": "purchase_without_matching_payment", "charge": charge})
+    for charge, payment in payments.items():
+        credited = len(purchases.get(charge, []))
+        if payment.status != PaymentStatus.UNMATCHED and payment.credits and credited != 1:
+            problems.append({"problem": "payment_credits", "charge": charge, "purchases": credited})
+        expected = payment.credits if payment.status == PaymentStatus.REFUNDED else 0
+        if taken_back.get(charge, 0) != expected:
+            problems.append({"problem": "refund_mismatch", "charge": charge, "taken_back": taken_back.get(charge, 0),
+                             "expected": expected})
+    return problems

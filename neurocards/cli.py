@@ -15,7 +15,7 @@ import time
 
 from .settings import SettingsError, load_settings
 
-__all__ = ["main"]
+__all__ = ["main", "dramatiq_argv"]
 
 logger = logging.getLogger("neurocards.cli")
 
@@ -65,6 +65,9 @@ def cmd_stats(settings, args) -> int:
             f"credits: debited {c['debited']}, refunded {c['refunded']}, granted {c['granted']}, "
             f"purchased {c['purchased']}, outstanding {c['outstanding']}"
         )
+        p = report["purchases"]
+        print(f"purchases: {p['count']} ({p['stars']} Stars for {p['credits']} credits; "
+              f"refunded {p['refunded']}, unmatched {p['unmatched']})")
     return 0
 
 
@@ -108,10 +111,46 @@ def cmd_worker(settings, args) -> int:
     prepare_worker_environment(settings)
     processes = args.processes or settings.worker.processes
     threads = args.threads or settings.worker.threads
-    argv = [sys.executable, "-m", "dramatiq", "actors", "--processes", str(processes), "--threads", str(threads)]
+    argv = dramatiq_argv("actors", processes, threads, shutdown_timeout_s=settings.worker.shutdown_timeout_s)
     print(f"worker: dramatiq with {processes} process(es) x {threads} thread(s)", flush=True)
     os.execv(sys.executable, argv)
     return 0  # not reached
+
+
+def dramatiq_argv(module: str, processes: int, threads: int, *, shutdown_timeout_s: float) -> list[str]:
+    """The ``dramatiq`` command line of a worker.  ``--worker-shutdown-timeout``
+    (``worker.shutdown_timeout_s``; Dramatiq's default is 10 minutes) bounds how
+    long a stopping worker waits for its running messages: those still running
+    then are redelivered once the worker's heartbeat goes stale."""
+    return [sys.executable, "-m", "dramatiq", module, "--processes", str(processes), "--threads", str(threads),
+            "--worker-shutdown-timeout", str(int(shutdown_timeout_s * 1000))]
+
+
+def cmd_watchdog(settings, args) -> int:
+    """The watchdog (DESIGN §12): one process per host, one active across hosts;
+    runs in the foreground until SIGTERM or SIGINT (systemd's and honcho's stop)."""
+    import signal
+    import threading
+
+    for variable in ("PROMETHEUS_MULTIPROC_DIR", "prometheus_multiproc_dir", "dramatiq_prom_db"):
+        os.environ.pop(variable, None)  # its metrics are its own, not the workers' shared folder's
+    from .context import Context
+    from .watchdog import WatchdogMetrics, run
+
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    context = Context(settings)
+    metrics = WatchdogMetrics()
+    server = metrics.serve(settings.metrics.host, settings.metrics.watchdog_port)
+    watchdog = settings.watchdog
+    print(f"watchdog: a pass every {watchdog.period_s:g} s, lease {watchdog.lease_s:g} s", flush=True)
+    try:
+        run(context, stop, metrics)
+    finally:
+        server.shutdown()
+        context.close()
+    return 0
 
 
 def cmd_sandbox(settings, args) -> int:
@@ -190,6 +229,9 @@ def build_parser() -> argparse.ArgumentParser:
         func=cmd_health
     )
     sub.add_parser("demo", help="play a seller against the sandbox, end to end").set_defaults(func=cmd_demo)
+
+    sub.add_parser("watchdog", help="move stuck jobs on, or fail and refund them (one active at a time)").set_defaults(
+        func=cmd_watchdog)
 
     p = sub.add_parser("worker", help="run the Dramatiq worker with processes/threads from settings")
     p.add_argument("--processes", type=int, default=0)

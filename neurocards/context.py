@@ -80,6 +80,13 @@ class Context:
         return Storage(self.settings.storage_dir, max_video_bytes=self.settings.storage.max_video_mb * 1024 * 1024)
 
     @functools.cached_property
+    def invoice_key(self) -> bytes:
+        """The key Stars invoice payloads are signed with (:mod:`neurocards.invoices`)."""
+        from .invoices import payload_key
+
+        return payload_key(self.settings.telegram_token)
+
+    @functools.cached_property
     def metrics(self):
         """The worker's domain metrics (:mod:`neurocards.metrics`)."""
         from .metrics import WorkerMetrics

@@ -25,6 +25,7 @@ __all__ = [
     "InsufficientCredits",
     "LedgerConflict",
     "NoDebit",
+    "move",
     "welcome",
     "debit_job",
     "refund_job",
@@ -63,8 +64,11 @@ class Movement:
         return self.entry.amount
 
 
-def _move(user_id: int, amount: int, kind: LedgerKind, key: str, *, job=None, reason: str = "") -> Movement:
-    """Insert the ledger row and move the balance, atomically and once per key."""
+def move(user_id: int, amount: int, kind: LedgerKind, key: str, *, job=None, reason: str = "") -> Movement:
+    """Insert the ledger row and move the balance, atomically and once per key.
+
+    The one primitive every movement is made of; prefer the named verbs below.
+    """
     job_id = getattr(job, "id", job)
     try:
         with database.atomic():
@@ -97,12 +101,12 @@ class _Rollback(Exception):
 
 def welcome(user_id: int, amount: int) -> Movement:
     """The one-time welcome grant of a new seller."""
-    return _move(user_id, amount, LedgerKind.WELCOME, f"welcome:{user_id}", reason="welcome")
+    return move(user_id, amount, LedgerKind.WELCOME, f"welcome:{user_id}", reason="welcome")
 
 
 def debit_job(job: Job, price: int) -> Movement:
     """Take the price of ``job`` from its seller, once per job."""
-    return _move(job.user_id, -price, LedgerKind.DEBIT, f"debit:{job.id}", job=job)
+    return move(job.user_id, -price, LedgerKind.DEBIT, f"debit:{job.id}", job=job)
 
 
 def refund_job(job: Job | uuid.UUID | str, reason: str = "") -> Movement:
@@ -111,21 +115,21 @@ def refund_job(job: Job | uuid.UUID | str, reason: str = "") -> Movement:
     debit = LedgerEntry.get_or_none(LedgerEntry.key == f"debit:{job_id}")
     if debit is None:
         raise NoDebit(f"job {job_id} was never debited")
-    return _move(debit.user_id, -debit.amount, LedgerKind.REFUND, f"refund:{job_id}", job=job_id, reason=reason)
+    return move(debit.user_id, -debit.amount, LedgerKind.REFUND, f"refund:{job_id}", job=job_id, reason=reason)
 
 
 def grant(user_id: int, amount: int, reason: str, key: str | None = None) -> Movement:
     """An operator's grant (positive) or correction (negative, never below zero)."""
     if amount == 0:
         raise ValueError("a grant of 0 credits moves nothing")
-    return _move(user_id, amount, LedgerKind.GRANT, key or f"grant:{uuid.uuid4()}", reason=reason)
+    return move(user_id, amount, LedgerKind.GRANT, key or f"grant:{uuid.uuid4()}", reason=reason)
 
 
 def purchase(user_id: int, amount: int, payment_id: str) -> Movement:
     """Credits bought; idempotent on the payment provider's charge id."""
     if amount <= 0:
         raise ValueError("a purchase adds a positive number of credits")
-    return _move(user_id, amount, LedgerKind.PURCHASE, f"purchase:{payment_id}", reason=payment_id)
+    return move(user_id, amount, LedgerKind.PURCHASE, f"purchase:{payment_id}", reason=payment_id)
 
 
 def balance_of(user_id: int) -> int:

@@ -11,7 +11,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from .texts import text
 
-__all__ = ["JobAction", "JobActionKind", "SkipInfo", "SetLanguage", "again_keyboard", "try_again_keyboard", "skip_keyboard",
+__all__ = ["JobAction", "JobActionKind", "BuyPack", "ShowPacks", "SkipInfo", "packs_keyboard", "buy_keyboard", "SetLanguage", "again_keyboard", "try_again_keyboard", "skip_keyboard",
            "language_keyboard"]
 
 
@@ -25,6 +25,17 @@ class JobAction(CallbackData, prefix="job"):
 
     action: JobActionKind
     job_id: str
+
+
+class ShowPacks(CallbackData, prefix="packs"):
+    """"Buy credits": show the packs on sale."""
+
+
+class BuyPack(CallbackData, prefix="buy"):
+    """One pack's button: its credits and price in Stars (checked against the packs on sale)."""
+
+    credits: int
+    stars: int
 
 
 class SkipInfo(CallbackData, prefix="skip"):
@@ -58,3 +69,18 @@ def language_keyboard() -> InlineKeyboardMarkup:
     builder.button(text="Русский", callback_data=SetLanguage(language="ru"))
     builder.button(text="English", callback_data=SetLanguage(language="en"))
     return builder.adjust(2).as_markup()
+
+
+def packs_keyboard(language: str, packs, price: int) -> InlineKeyboardMarkup:
+    """A button per pack: credits, Stars and the Stars one video comes to."""
+    builder = InlineKeyboardBuilder()
+    for pack in packs:
+        per_video = round(pack.stars * price / pack.credits, 1)
+        label = text(language, "buy.pack", credits=pack.credits, stars=pack.stars,
+                     per_video=int(per_video) if per_video == int(per_video) else per_video)
+        builder.button(text=label, callback_data=BuyPack(credits=pack.credits, stars=pack.stars))
+    return builder.adjust(1).as_markup()
+
+
+def buy_keyboard(language: str) -> InlineKeyboardMarkup:
+    return _one_button(text(language, "button.buy"), ShowPacks())

@@ -26,7 +26,7 @@ from peewee import (
 
 from .db import database
 
-__all__ = ["User", "Job", "LedgerEntry", "JobStatus", "LedgerKind", "ACTIVE_STATUSES", "STATUS_ORDER", "utcnow", "MODELS"]
+__all__ = ["User", "Job", "LedgerEntry", "Payment", "PendingRequest", "JobStatus", "LedgerKind", "PaymentStatus", "ACTIVE_STATUSES", "STATUS_ORDER", "utcnow", "MODELS"]
 
 
 def utcnow() -> dt.datetime:
@@ -59,8 +59,15 @@ class LedgerKind(enum.StrEnum):
     WELCOME = "welcome"
     GRANT = "grant"
     PURCHASE = "purchase"
+    PURCHASE_REFUND = "purchase_refund"  # Stars given back: the credits bought are taken back
     DEBIT = "debit"
     REFUND = "refund"
+
+
+class PaymentStatus(enum.StrEnum):
+    PAID = "paid"  # the pack was credited
+    REFUNDED = "refunded"  # Stars given back, the pack's credits taken back
+    UNMATCHED = "unmatched"  # Telegram took Stars for a payload we can't honour: an operator decides
 
 
 class BaseModel(Model):
@@ -155,4 +162,59 @@ class LedgerEntry(BaseModel):
         indexes = ((("user", "created_at"), False),)
 
 
-MODELS = (User, Job, LedgerEntry)
+class Payment(BaseModel):
+    """One Telegram Stars payment, keyed by Telegram's charge id (DESIGN §11)."""
+
+    id = BigAutoField()
+    user = ForeignKeyField(User, backref="payments", on_delete="RESTRICT")
+    telegram_charge_id = CharField(max_length=255, unique=True)
+    provider_charge_id = CharField(max_length=255, default="")
+    invoice_payload = CharField(max_length=128)
+    currency = CharField(max_length=8)
+    stars = IntegerField()  # total_amount, in whole Stars
+    credits = IntegerField()  # what the pack gave (0 for an unmatched payment)
+    status = CharField(max_length=16, default=PaymentStatus.PAID)
+    receipt_sent_at = DateTimeField(null=True)
+    created_at = DateTimeField(default=utcnow)
+    refunded_at = DateTimeField(null=True)
+
+    class Meta:
+        table_name = "payments"
+        indexes = ((("user", "created_at"), False),)
+
+
+class PendingRequest(BaseModel):
+    """A video a seller asked for without the credits for it: kept for a while,
+    started by itself once a payment lands (one per seller, the latest)."""
+
+    user = ForeignKeyField(User, primary_key=True, on_delete="CASCADE")
+    chat_id = BigIntegerField()
+    product_info = TextField(default="")
+    photo_path = TextField(default="")
+    photo_file_id = TextField(default="")
+    parent = ForeignKeyField(Job, null=True, on_delete="SET NULL")  # "Generate again" of this job
+    created_at = DateTimeField(default=utcnow)
+    expires_at = DateTimeField()
+
+    class Meta:
+        table_name = "pending_requests"
+
+
+MODELS = (User, Job, LedgerEntry, Payment, PendingRequest)
+
+
+class Lease(BaseModel):
+    """Something only one process may do at a time, across hosts (the watchdog):
+    held by ``holder`` until ``expires_at`` unless renewed (:mod:`neurocards.leases`).
+    Kept in the database, not Redis, so it holds when Redis loses everything."""
+
+    name = CharField(max_length=64, primary_key=True)
+    holder = CharField(max_length=128)
+    expires_at = DateTimeField()
+
+    class Meta:
+        table_name = "leases"
+
+
+MODELS = (*MODELS, Lease)
+__all__ += ["Lease"]

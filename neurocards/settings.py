@@ -21,7 +21,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-__all__ = ["Settings", "SettingsError", "load_settings", "ROOT"]
+__all__ = ["Settings", "SettingsError", "Pack", "load_settings", "ROOT"]
 
 #: The project folder: where ``settings.toml``, ``var/`` and the Procfile live.
 ROOT = Path(__file__).resolve().parent.parent
@@ -104,9 +104,23 @@ class StorageSettings(_Section):
     max_video_mb: int = Field(50, ge=1)
 
 
+class Pack(_Section):
+    """Credits sold together for a price in Telegram Stars."""
+
+    credits: int = Field(ge=1)
+    stars: int = Field(ge=1, le=100_000)
+
+
 class CreditsSettings(_Section):
     welcome: int = Field(3, ge=0)
     price: int = Field(1, ge=1)
+    packs: list[Pack] = [Pack(credits=5, stars=50), Pack(credits=10, stars=90), Pack(credits=30, stars=240)]
+    invoice_ttl_s: float = Field(3600.0, gt=0)  # how long an invoice can be paid
+    pending_request_ttl_s: float = Field(1800.0, gt=0)  # how long a request waits for a top-up
+
+    def pack(self, credits: int, stars: int) -> Pack | None:
+        """The pack selling ``credits`` for ``stars``, if it is on sale."""
+        return next((pack for pack in self.packs if (pack.credits, pack.stars) == (credits, stars)), None)
 
 
 class WorkerSettings(_Section):
@@ -114,12 +128,14 @@ class WorkerSettings(_Section):
     threads: int = Field(8, ge=1)
     heartbeat_timeout_s: float = Field(30.0, gt=0)
     maintenance_chance: int = Field(50_000, ge=0, le=1_000_000)
+    shutdown_timeout_s: float = Field(5.0, gt=0)  # a stopping worker waits this long for running messages
 
 
 class MetricsSettings(_Section):
     host: str = "127.0.0.1"
     worker_port: int = Field(9191, ge=0, le=65535)
     bot_port: int = Field(9192, ge=0, le=65535)
+    watchdog_port: int = Field(9193, ge=0, le=65535)
 
 
 class PipelineSettings(_Section):
@@ -135,6 +151,32 @@ class PipelineSettings(_Section):
     max_age_s: float = Field(3600, gt=0)
     delivery_attempts: int = Field(3, ge=1)
     openai_fallback: bool = True
+
+
+class WatchdogSettings(_Section):
+    """When a job counts as stuck, and what the watchdog does about it (DESIGN §12).
+
+    ``<state>_s`` is how long a job may stay in that state without a write (its
+    ``updated_at``) before its message is taken for lost and sent again: longer
+    than the state's normal gaps (polls come every ``kie.poll_max_s``) and than
+    its actor's time limit (a claim older than that has no live holder).
+    """
+
+    period_s: float = Field(15.0, gt=0)  # how often it looks
+    lease_s: float = Field(60.0, gt=0)  # one watchdog at a time: another host takes over after this
+    created_s: float = Field(300.0, gt=0)
+    enhancing_s: float = Field(600.0, gt=0)
+    generating_s: float = Field(180.0, gt=0)
+    downloading_s: float = Field(600.0, gt=0)
+    delivering_s: float = Field(600.0, gt=0)
+    unnotified_s: float = Field(300.0, gt=0)  # a failed job whose seller was not told
+    notify_within_s: float = Field(86_400.0, gt=0)  # ... is told again only this long after its failure
+    deadline_s: float = Field(3600.0, gt=0)  # a stuck job older than this is failed and refunded
+    batch: int = Field(500, ge=1)  # jobs per state per pass
+
+    def stale_after_s(self, status: str) -> float:
+        """How long a job may stay in ``status`` (an active state) without a write."""
+        return getattr(self, f"{status}_s")
 
 
 class SandboxSettings(_Section):
@@ -174,6 +216,7 @@ class Settings(BaseSettings):
     metrics: MetricsSettings = MetricsSettings()
     pipeline: PipelineSettings = PipelineSettings()
     sandbox: SandboxSettings = SandboxSettings()
+    watchdog: WatchdogSettings = WatchdogSettings()
 
     #: The folder that relative paths are resolved against: the settings file's.
     home: Path = Field(default_factory=lambda: settings_file().resolve().parent)

@@ -1,4 +1,4 @@
-"""Counts for the operator: sellers, jobs by status, credits moved."""
+"""Counts for the operator: sellers, jobs by status, credits moved, Stars purchases."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import datetime as dt
 
 from peewee import fn
 
-from .models import Job, JobStatus, LedgerEntry, LedgerKind, User
+from .models import Job, JobStatus, LedgerEntry, LedgerKind, Payment, PaymentStatus, User
 
 __all__ = ["stats"]
 
@@ -18,6 +18,11 @@ def stats(since: dt.datetime | None = None) -> dict:
     if since is not None:
         jobs = jobs.where(Job.created_at >= since)
         ledger = ledger.where(LedgerEntry.created_at >= since)
+    paid = Payment.select(Payment.status, fn.COUNT(Payment.id).alias("n"), fn.SUM(Payment.stars).alias("stars"),
+                          fn.SUM(Payment.credits).alias("credits")).group_by(Payment.status)
+    if since is not None:
+        paid = paid.where(Payment.created_at >= since)
+    purchases = {row.status: row for row in paid}
     by_status = {status.value: 0 for status in JobStatus}
     by_status.update({row.status: row.n for row in jobs})
     moved = {row.kind: int(row.total or 0) for row in ledger}
@@ -30,5 +35,11 @@ def stats(since: dt.datetime | None = None) -> dict:
             "granted": moved.get(LedgerKind.WELCOME, 0) + moved.get(LedgerKind.GRANT, 0),
             "purchased": moved.get(LedgerKind.PURCHASE, 0),
             "outstanding": int(User.select(fn.COALESCE(fn.SUM(User.balance), 0)).scalar() or 0),
+        },
+        "purchases": {
+            "count": sum(row.n for row in purchases.values()),
+            "stars": sum(int(row.stars or 0) for row in purchases.values()),
+            "credits": sum(int(row.credits or 0) for row in purchases.values()),
+            **{str(status): getattr(purchases.get(status), "n", 0) for status in PaymentStatus},
         },
     }

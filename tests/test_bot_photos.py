@@ -138,13 +138,14 @@ def test_an_album_uses_its_first_photo_and_says_so(bot):
     assert sum(1 for m in chat.messages() if m.get("text") == chat.t("album")) == 1
 
 
-def test_not_enough_credits_says_how_to_get_more(bot):
+def test_not_enough_credits_keeps_the_photo_and_offers_the_packs(bot):
     chat = Chat(bot)
     chat.start()
     chat.photo(caption="First")
     chat.wait_video()
     chat.photo(caption="Second")
-    chat.wait_text(chat.t("no_credits", balance=0, price=1, support=load_settings().telegram.support_contact))
+    offer = chat.wait_text(chat.t("no_credits.kept", balance=0, price=1, info="Second", minutes=30))
+    assert [data for _, data in buttons(offer)] == ["buy:5:50", "buy:10:90", "buy:30:240"]
     assert len(chat.jobs()) == 1
 
 

@@ -17,7 +17,8 @@ def test_an_upgrade_keeps_every_row(postgres_server):
     # Given a database at the first schema version, holding rows
     init_database(postgres_server.create_database())
     Runner(database.obj, directory=str(MIGRATIONS_DIR)).up("0001_initial")
-    assert pending_migrations() == ["0002_job_and_ledger_indexes", "0003_job_step_tracking", "0004_job_claims"]
+    later = sorted(path.stem for path in MIGRATIONS_DIR.glob("0*.py") if path.stem != "0001_initial")
+    assert pending_migrations() == later
     # (raw SQL: today's models have columns the first schema lacks)
     database.execute_sql("INSERT INTO users (id, language, balance, blocked, created_at) VALUES (1, 'ru', 2, false, now())")
     database.execute_sql(
@@ -29,7 +30,7 @@ def test_an_upgrade_keeps_every_row(postgres_server):
     )
 
     # When the schema is upgraded
-    assert migrate() == ["0002_job_and_ledger_indexes", "0003_job_step_tracking", "0004_job_claims"]
+    assert migrate() == later
 
     # Then every row is still there
     assert User.get_by_id(1).balance == 2

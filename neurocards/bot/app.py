@@ -19,7 +19,7 @@ from ..texts import LANGUAGES, DEFAULT_LANGUAGE, menu_commands
 from .metrics import BotMetrics
 from .middlewares import SellerMiddleware, ThrottleMiddleware, UpdateMetricsMiddleware
 from .polling_lock import PollingLock
-from .routers import account, admin, again, errors, fallback, generate, start
+from .routers import account, admin, again, buy, errors, fallback, generate, start
 from .web import build_web_app
 
 __all__ = ["build_dispatcher", "run"]
@@ -44,6 +44,7 @@ def build_dispatcher(context: Context, redis: Redis, metrics: BotMetrics) -> Dis
         start.router,
         admin.router,
         account.router,
+        buy.router,
         again.router,
         generate.router,
         fallback.router,
@@ -98,7 +99,7 @@ async def _run_polling(bot: Bot, dispatcher: Dispatcher, redis: Redis, me) -> in
     try:
         await bot.delete_webhook(drop_pending_updates=False)
         logger.info("bot: @%s long polling", me.username)
-        async with lock.kept():
+        async with lock.kept(on_lost=dispatcher.stop_polling):
             await dispatcher.start_polling(bot, handle_signals=True, close_bot_session=False)
     finally:
         await lock.release()

@@ -46,18 +46,21 @@ async def start_generation(
     *,
     photo_file_id: str = "",
     photo_bytes: bytes | None = None,
+    stored_photo: str = "",
     parent: Job | None = None,
     job_id: uuid.UUID | None = None,
     on_debit=None,
 ) -> Job:
     """Create the job (its credit debited) and send it down the pipeline.
 
-    The photo comes as bytes already fetched, or from ``parent`` ("Generate
-    again": the same photo, no new download).  ``job_id`` makes a retried start
-    (the same update delivered twice) start one job.
+    The photo comes as bytes already fetched, as a file already in storage
+    (``stored_photo``: a request kept while the seller topped up), or from
+    ``parent`` ("Generate again": the same photo, no new download).  ``job_id``
+    makes a retried start (the same update delivered twice) start one job.
     """
     job, created = await asyncio.to_thread(
-        _create_job, context, user, chat_id, product_info, photo_file_id, photo_bytes, parent, job_id or uuid.uuid4()
+        _create_job, context, user, chat_id, product_info, photo_file_id, photo_bytes, stored_photo, parent,
+        job_id or uuid.uuid4(),
     )
     if not created:
         return job  # this update was handled before
@@ -69,11 +72,13 @@ async def start_generation(
 
 
 def _create_job(context: Context, user: User, chat_id: int, product_info: str, photo_file_id: str,
-                photo_bytes: bytes | None, parent: Job | None, job_id: uuid.UUID) -> tuple[Job, bool]:
+                photo_bytes: bytes | None, stored_photo: str, parent: Job | None, job_id: uuid.UUID) -> tuple[Job, bool]:
     """Store the photo and create the job with its debit (in a thread)."""
     settings = context.settings
     if parent is not None:
         photo_path, photo_file_id = parent.photo_path, parent.photo_file_id
+    elif stored_photo:
+        photo_path = stored_photo
     else:
         info = inspect_image(photo_bytes or b"")
         photo_path = str(context.storage.save_photo(job_id, photo_bytes, info.suffix))
@@ -91,7 +96,7 @@ def _create_job(context: Context, user: User, chat_id: int, product_info: str, p
             job_id=job_id,
         )
     except Exception:
-        if parent is None:
+        if parent is None and not stored_photo:
             Path(photo_path).unlink(missing_ok=True)
         raise
 

@@ -15,7 +15,10 @@ from prometheus_client import (
     generate_latest,
 )
 
-__all__ = ["BotMetrics"]
+__all__ = ["BotMetrics", "PAYMENT_OUTCOMES"]
+
+#: The steps of a Stars payment counted in ``neurocards_payments_total``.
+PAYMENT_OUTCOMES = ("invoice_sent", "checkout_ok", "checkout_refused", "paid", "duplicate", "unmatched", "refunded")
 
 
 class BotMetrics:
@@ -51,7 +54,19 @@ class BotMetrics:
             "neurocards_external_calls_total", "Calls to external services made by the bot, by outcome.",
             ["service", "operation", "outcome"], registry=self.registry,
         )
+        self.payments = Counter(
+            "neurocards_payments_total", "Stars payments by step and outcome (invoice sent, checkout ok or "
+            "refused, paid, duplicate, unmatched, refunded).", ["outcome"], registry=self.registry,
+        )
+        self.stars = Counter("neurocards_stars_received_total", "Telegram Stars received for credits.",
+                             registry=self.registry)
+        self.pre_checkout_seconds = Histogram(
+            "neurocards_pre_checkout_seconds", "Time to answer a pre-checkout query (Telegram allows 10 s).",
+            registry=self.registry, buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+        )
         self.credits.labels("debit")  # visible from the start, for rate() and increase()
+        for outcome in PAYMENT_OUTCOMES:
+            self.payments.labels(outcome)
 
     def telegram_asked_to_wait(self, method: str) -> None:
         """A reply of the bot's met Telegram's flood limit (429) and waited it out."""

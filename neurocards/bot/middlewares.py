@@ -61,8 +61,9 @@ class ThrottleMiddleware(BaseMiddleware):
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         tg_user = data.get("event_from_user")
-        if tg_user is None or (isinstance(event, Message) and event.media_group_id):
-            return await handler(event, data)  # an album's photos come together; one is used
+        if tg_user is None or (isinstance(event, Message) and (event.media_group_id or _is_payment(event))):
+            # an album's photos come together (one is used); a payment is never dropped
+            return await handler(event, data)
         key = f"neurocards:throttle:{tg_user.id}:{int(time.time()) // self.window_s}"
         async with self.redis.pipeline(transaction=True) as pipe:
             count, _ = await pipe.incr(key).expire(key, self.window_s * 2).execute()
@@ -79,6 +80,11 @@ class ThrottleMiddleware(BaseMiddleware):
             await event.answer(text(lang, "throttled"))
         elif isinstance(event, CallbackQuery):
             await event.answer(text(lang, "throttled"))
+
+
+def _is_payment(message: Message) -> bool:
+    """Telegram's word that money moved: never throttled."""
+    return message.successful_payment is not None or message.refunded_payment is not None
 
 
 class UpdateMetricsMiddleware(BaseMiddleware):

@@ -2,19 +2,29 @@
 
 Two instances polling the same token fight over getUpdates (409 Conflict) and
 each sees half the updates; the second refuses to start instead.
+
+Redis going away does not stop the polling: renewals that fail are tried again
+at the next turn, and when Redis comes back without the lease (restarted empty,
+or the lease lapsed meanwhile) it is taken again.  Only if another instance took
+it in the meantime does this one stop polling (``on_lost``), leaving it the token.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import socket
 import uuid
+from collections.abc import Awaitable, Callable
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 __all__ = ["PollingLock"]
+
+logger = logging.getLogger("neurocards.bot")
 
 #: The lease outlives a crash by this long; renewed every third of it.
 LEASE_S = 30
@@ -44,12 +54,17 @@ class PollingLock:
         return bool(await self.redis.set(self.key, self.owner, nx=True, px=self.lease_ms))
 
     async def release(self) -> None:
-        await self.redis.eval(RELEASE, 1, self.key, self.owner)
+        """Give the lease up (on the way out: Redis away is no reason to fail a stop)."""
+        try:
+            await self.redis.eval(RELEASE, 1, self.key, self.owner)
+        except RedisError as exc:
+            logger.warning("bot: could not release the polling lease (%s); it lapses by itself", exc)
 
     @contextlib.asynccontextmanager
-    async def kept(self):
-        """Renew the lease in the background for the duration of the block."""
-        task = asyncio.create_task(self._renew())
+    async def kept(self, on_lost: Callable[[], Awaitable[None]] | None = None):
+        """Renew the lease in the background for the duration of the block;
+        ``on_lost`` is awaited if another instance takes it meanwhile."""
+        task = asyncio.create_task(self._renew(on_lost))
         try:
             yield
         finally:
@@ -57,7 +72,19 @@ class PollingLock:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
-    async def _renew(self) -> None:
+    async def _renew(self, on_lost) -> None:
         while True:
             await asyncio.sleep(self.lease_ms / 3000)
-            await self.redis.eval(RENEW, 1, self.key, self.owner, self.lease_ms)
+            try:
+                if await self.redis.eval(RENEW, 1, self.key, self.owner, self.lease_ms):
+                    continue
+                if await self.acquire():
+                    logger.warning("bot: Redis had lost the polling lease; taken again")
+                    continue
+            except RedisError as exc:
+                logger.warning("bot: could not renew the polling lease (%s); trying again", exc)
+                continue
+            logger.error("bot: another instance took the polling lease; this one stops polling")
+            if on_lost is not None:
+                await on_lost()
+            return

@@ -13,10 +13,12 @@ TEXTS = {
         "Send a product photo (JPG, PNG or WebP, at least 256 px, up to 20 MB) with a caption saying "
         "what it is and why it's good. Without a caption I'll ask for one. The video is ready in 4-5 minutes.\n\n"
         "One video costs {price} cr. If a video fails, the credit comes back by itself.\n\n"
+        "/buy — buy credits with Telegram Stars\n"
         "/balance — balance and recent movements\n"
         "/history — your last 10 videos\n"
         "/lang — language\n"
         "/cancel — cancel what you're typing\n"
+        "/terms — terms · /paysupport — payment support\n"
         "Questions: {support}"
     ),
     "lang.choose": "Choose your language:",
@@ -39,10 +41,6 @@ TEXTS = {
     "photo.too_big": "The file is too big ({size_mb} MB). Send a photo up to 20 MB.",
     "photo.too_small": "The photo is too small ({width}×{height}). It must be at least 256 px on each side.",
     "photo.unreadable": "I can't open this image. Send a photo as JPG, PNG or WebP.",
-    "no_credits": (
-        "Not enough credits: you have {balance} cr., a video costs {price} cr.\n"
-        "To top up, message {support}."
-    ),
     "too_many_jobs": "{in_flight} of your videos are already in the works — that's the maximum. Wait for one to finish.",
     "throttled": "Too fast 🙂 Wait a couple of seconds.",
 
@@ -127,7 +125,32 @@ TEXTS = {
     "command.history": "My videos",
     "command.lang": "Language",
     "command.cancel": "Cancel",
+    "command.buy": "Buy credits",
+    "command.paysupport": "Payment support",
+    "command.terms": "Terms",
 
     # a handler failed unexpectedly
     "error.internal": "Something went wrong on our side. Please try again in a minute; if it keeps happening, write to {support}.",
+
+    # buying credits with Telegram Stars
+    "no_credits": "Not enough credits: you have {balance} cr., a video costs {price} cr.\nTop up with Telegram Stars below, or /buy.",
+    "no_credits.kept": "Not enough credits: you have {balance} cr., a video costs {price} cr.\nI've kept your request for “{info}” for {minutes} min: top up below and the video starts by itself — no need to send the photo again.",
+    "buy.title": "Buy credits with Telegram Stars. One video costs {price} cr.",
+    "buy.pack": "{credits} cr. — ⭐{stars} ({per_video} ⭐ per video)",
+    "button.buy": "⭐ Buy credits",
+    "invoice.title": "{credits} video credits",
+    "invoice.description": "{credits} credits for Neurocards promo videos: one video costs {price} cr.",
+    "invoice.label": "{credits} credits",
+    "pay.refused.forged": "This invoice isn't valid. Please open /buy and choose a pack again.",
+    "pay.refused.not_yours": "This invoice was made for another account. Open /buy to get your own.",
+    "pay.refused.expired": "This invoice has expired. Open /buy and choose a pack again — nothing was charged.",
+    "pay.refused.unknown_pack": "This pack is no longer sold. Open /buy to see the current packs.",
+    "pay.refused.amount": "The amount doesn't match this invoice. Open /buy and try again — nothing was charged.",
+    "pay.receipt": "✅ Payment received: ⭐{stars} for {credits} cr.\nBalance: {balance} cr. Thank you!",
+    "pay.receipt.continue": "Starting your video for “{info}” now.",
+    "pay.unmatched": "We received your payment of ⭐{stars} but couldn't match it to an invoice. Nothing is lost: write to {support} with this code and we'll sort it out: {charge_id}",
+    "pay.continue_failed": "Your request for “{info}” couldn't start: {reason} Send the photo again when you're ready.",
+    "paysupport": "<b>Payment support</b>\nProblems with a payment or a refund? Write to {support} with the date and amount (your receipt has them). We answer within a day; refunds go back to your Stars balance.",
+    "terms": "<b>Terms</b>\n• Credits are bought with Telegram Stars and spent on videos: one video costs {price} cr.\n• A video that fails for any reason gives its credit back automatically.\n• Unused credits don't expire. Bought credits that you haven't spent can be refunded: write to {support} (/paysupport).\n• Send only photos of products you have the right to sell. Videos are made by AI and may contain mistakes; check them before publishing.",
+    "ledger.purchase_refund": "purchase refunded",
 }

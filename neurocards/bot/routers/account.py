@@ -10,7 +10,7 @@ from aiogram.types import Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from ... import credits, jobs
-from ...keyboards import JobAction, JobActionKind
+from ...keyboards import JobAction, JobActionKind, buy_keyboard
 from ...models import JobStatus, User
 from ...settings import Settings
 from ...status import info_label
@@ -31,7 +31,7 @@ async def show_balance(message: Message, seller: User, lang: str, settings: Sett
     for entry in movements:
         lines.append(text(lang, "balance.line", date=f"{entry.created_at:%d.%m %H:%M}", amount=f"{entry.amount:+d}",
                           label=text(lang, f"ledger.{entry.kind}")))
-    await message.answer("\n".join(lines))
+    await message.answer("\n".join(lines), reply_markup=buy_keyboard(lang))
 
 
 @router.message(Command("history"))

@@ -1,5 +1,5 @@
 """Operator commands, for ``telegram.admin_ids`` only (the :class:`IsAdmin`
-filter): /stats, /grant, /job.  Anyone else falls through to the
+filter): /stats, /grant, /job, /refund.  Anyone else falls through to the
 unknown-command answer."""
 
 from __future__ import annotations
@@ -8,13 +8,14 @@ import asyncio
 import datetime as dt
 import html
 
-from aiogram import Router
+from aiogram import Bot, Router
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 from redis.asyncio import Redis
 
-from ... import credits, jobs
-from ...models import ACTIVE_STATUSES, User, utcnow
+from ... import credits, jobs, payments
+from ...models import ACTIVE_STATUSES, PaymentStatus, User, utcnow
 from ...queues import read_depths_async
 from ...stats import stats
 from ..filters import IsAdmin
@@ -81,3 +82,45 @@ async def show_job(message: Message, command: CommandObject) -> None:
 
 def _when(at: dt.datetime) -> str:
     return f"{at:%Y-%m-%d %H:%M:%S}"
+
+
+#: Telegram's answer when the Stars went back already: the refund is done.
+ALREADY_REFUNDED = "CHARGE_ALREADY_REFUNDED"
+
+
+@router.message(Command("refund"))
+async def refund_payment(message: Message, command: CommandObject, bot: Bot) -> None:
+    """Give a payment's Stars back: its credits are taken back first (never below
+    zero), then ``refundStarPayment``; if Telegram refuses, the credits return."""
+    charge_id = (command.args or "").strip()
+    if not charge_id:
+        await message.answer("Usage: /refund &lt;telegram_payment_charge_id&gt;")
+        return
+    admin = message.from_user.id
+    payment = await asyncio.to_thread(payments.find, charge_id)
+    if payment is None:
+        await message.answer(f"No payment with charge id <code>{html.escape(charge_id)}</code>.")
+        return
+    if payment.status == PaymentStatus.REFUNDED:
+        await message.answer(f"Already refunded on {_when(payment.refunded_at)}.")
+        return
+    reason = f"admin {admin} via /refund"
+    if payment.credits:
+        try:
+            await asyncio.to_thread(payments.take_back, payment, reason)
+        except credits.InsufficientCredits as exc:
+            await message.answer(f"Refused: seller {payment.user_id} has {exc.balance} credits left of the "
+                                 f"{payment.credits} this payment bought; a refund would take them below zero.")
+            return
+    try:
+        await bot.refund_star_payment(user_id=payment.user_id, telegram_payment_charge_id=charge_id)
+    except TelegramBadRequest as exc:
+        if ALREADY_REFUNDED not in exc.message:
+            if payment.credits:
+                await asyncio.to_thread(payments.give_back, payment, f"{reason}: Telegram refused ({exc.message})")
+            await message.answer(f"Telegram refused the refund: {html.escape(exc.message)}. Credits left as they were.")
+            return
+    await asyncio.to_thread(payments.mark_refunded, charge_id)
+    balance = await asyncio.to_thread(credits.balance_of, payment.user_id)
+    await message.answer(f"Refunded ⭐{payment.stars} to {payment.user_id}; {payment.credits} credits taken back, "
+                         f"balance now {balance}.")

@@ -13,17 +13,17 @@ from aiogram.types import CallbackQuery, FSInputFile
 from aiogram.utils.callback_answer import CallbackAnswer
 from redis.asyncio import Redis
 
-from ... import credits, jobs
+from ... import credits, jobs, pending
 from ...context import Context
 from ...credits import InsufficientCredits
 from ...jobs import TooManyJobsInFlight
-from ...keyboards import JobAction, JobActionKind, again_keyboard
+from ...keyboards import JobAction, JobActionKind, again_keyboard, packs_keyboard
 from ...models import Job, JobStatus, User
 from ...status import info_label
 from ...texts import text
 from ..flow import start_generation
 from ..metrics import BotMetrics
-from .generate import JOB_IDS, no_credits_text
+from .generate import JOB_IDS, kept_for_top_up_text
 
 router = Router(name="again")
 logger = logging.getLogger("neurocards.bot.again")
@@ -63,9 +63,14 @@ async def generate_again(query: CallbackQuery, callback_data: JobAction, context
     try:
         await start_generation(context, bot, seller, query.message.chat.id, parent.product_info, parent=parent,
                                job_id=uuid.uuid5(JOB_IDS, f"again:{query.id}"), on_debit=metrics.debited)
-    except InsufficientCredits:
+    except InsufficientCredits:  # kept: the payment that lands in time starts it
         await redis.delete(tap_key)
-        await query.message.answer(await no_credits_text(context.settings, lang, seller.id))
+        settings = context.settings
+        await asyncio.to_thread(pending.keep, user_id=seller.id, chat_id=query.message.chat.id,
+                                product_info=parent.product_info, ttl_s=settings.credits.pending_request_ttl_s,
+                                photo_path=parent.photo_path, photo_file_id=parent.photo_file_id, parent_id=parent.id)
+        await query.message.answer(await kept_for_top_up_text(settings, lang, seller.id, parent.product_info),
+                                   reply_markup=packs_keyboard(lang, settings.credits.packs, settings.credits.price))
         return
     except TooManyJobsInFlight as exc:
         await redis.delete(tap_key)

@@ -16,17 +16,17 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from redis.asyncio import Redis
 
-from ... import credits
+from ... import credits, pending
 from ...context import Context
 from ...credits import InsufficientCredits
 from ...jobs import TooManyJobsInFlight, jobs_in_flight
-from ...keyboards import SkipInfo, skip_keyboard
+from ...keyboards import SkipInfo, buy_keyboard, packs_keyboard, skip_keyboard
 from ...models import User
 from ...settings import Settings
 from ...texts import text
 from ..flow import download_photo, start_generation
 from ..metrics import BotMetrics
-from ..photos import PhotoProblem, check_size, suffix_of
+from ..photos import PhotoProblem, check_size, inspect_image, suffix_of
 
 router = Router(name="generate")
 logger = logging.getLogger("neurocards.bot.generate")
@@ -148,7 +148,7 @@ async def _generate(message: Message, request: Request, file_id: str, info: str,
     """Refuse early what would fail anyway, then start the job."""
     settings, seller, lang = request.settings, request.seller, request.lang
     if await asyncio.to_thread(credits.balance_of, seller.id) < settings.credits.price:
-        await message.answer(await no_credits_text(settings, lang, seller.id))
+        await _keep_for_top_up(message, request, file_id, info)
         return
     in_flight = await asyncio.to_thread(jobs_in_flight, seller.id)
     if in_flight >= settings.telegram.max_jobs_in_flight:
@@ -166,16 +166,43 @@ async def _generate(message: Message, request: Request, file_id: str, info: str,
             raise
         await message.answer(text(lang, "photo.too_big", size_mb="> 20"))
     except InsufficientCredits:
-        await message.answer(await no_credits_text(settings, lang, seller.id))
+        await message.answer(await no_credits_text(settings, lang, seller.id), reply_markup=buy_keyboard(lang))
     except TooManyJobsInFlight as exc:
         await message.answer(text(lang, "too_many_jobs", in_flight=exc.in_flight))
+
+
+async def _keep_for_top_up(message: Message, request: Request, file_id: str, info: str) -> None:
+    """Out of credits: keep the photo and description, offer the packs; the
+    payment that lands in time starts the video (see ``routers.buy``)."""
+    settings, lang = request.settings, request.lang
+    try:
+        photo = await download_photo(request.bot, file_id)
+        stored = await asyncio.to_thread(_store_photo, request.context, photo)
+    except PhotoProblem as problem:
+        await message.answer(text(lang, problem.key, **problem.values))
+        return
+    await asyncio.to_thread(pending.keep, user_id=request.seller.id, chat_id=message.chat.id, product_info=info,
+                            ttl_s=settings.credits.pending_request_ttl_s, photo_path=stored, photo_file_id=file_id)
+    await message.answer(await kept_for_top_up_text(settings, lang, request.seller.id, info),
+                         reply_markup=packs_keyboard(lang, settings.credits.packs, settings.credits.price))
+
+
+def _store_photo(context: Context, photo: bytes) -> str:
+    """Check the image and put it in storage (in a thread)."""
+    suffix = inspect_image(photo).suffix
+    return str(context.storage.save_photo(f"pending-{uuid.uuid4()}", photo, suffix))
+
+
+async def kept_for_top_up_text(settings: Settings, lang: str, user_id: int, info: str) -> str:
+    balance = await asyncio.to_thread(credits.balance_of, user_id)
+    return text(lang, "no_credits.kept", balance=balance, price=settings.credits.price,
+                info=info or text(lang, "no_info"), minutes=round(settings.credits.pending_request_ttl_s / 60))
 
 
 async def no_credits_text(settings: Settings, lang: str, user_id: int) -> str:
     """"Not enough credits", with the seller's balance and the price."""
     balance = await asyncio.to_thread(credits.balance_of, user_id)
-    return text(lang, "no_credits", balance=balance, price=settings.credits.price,
-                support=settings.telegram.support_contact)
+    return text(lang, "no_credits", balance=balance, price=settings.credits.price)
 
 
 async def _first_of_album(message: Message, redis: Redis, lang: str) -> bool:
