@@ -186,6 +186,7 @@ class SandboxSettings(_Section):
     kie_port: int = Field(8082, ge=0, le=65535)
     openai_port: int = Field(8083, ge=0, le=65535)
     generation_s: float = Field(20.0, ge=0)
+    accept_real_keys: bool = False  # let a process with keys set talk to the stand-ins (tests with several tokens)
 
     @field_validator("enabled", mode="before")
     @classmethod
@@ -242,6 +243,13 @@ class Settings(BaseSettings):
             return self.sandbox.enabled == "on"
         secrets = (self.telegram.token, self.kie.api_key, self.openai.api_key)
         return not any(secret.get_secret_value() for secret in secrets)
+
+    @property
+    def real_keys_set(self) -> list[str]:
+        """The settings holding a real service's token or key (names only)."""
+        secrets = {"telegram.token": self.telegram.token, "kie.api_key": self.kie.api_key,
+                   "openai.api_key": self.openai.api_key}
+        return [name for name, secret in secrets.items() if secret.get_secret_value()]
 
     def sandbox_url(self, service: Literal["telegram", "kie", "openai"]) -> str:
         port = getattr(self.sandbox, f"{service}_port")

@@ -121,6 +121,7 @@ def test_webhook_mode_receives_updates_with_its_secret(bot):
         "NEUROCARDS_TELEGRAM__MODE": "webhook",
         "NEUROCARDS_TELEGRAM__WEBHOOK_URL": f"http://127.0.0.1:{web_port}",
         "NEUROCARDS_TELEGRAM__WEBHOOK_SECRET": "webhook-secret-123",
+        "NEUROCARDS_SANDBOX__ACCEPT_REAL_KEYS": "true",  # a second token, on the sandbox on purpose
         "NEUROCARDS_TELEGRAM__WEB_PORT": str(web_port),
         "NEUROCARDS_METRICS__BOT_PORT": str(free_port()),
     }

@@ -21,6 +21,7 @@ from .middlewares import SellerMiddleware, ThrottleMiddleware, UpdateMetricsMidd
 from .polling_lock import PollingLock
 from .routers import account, admin, again, buy, errors, fallback, generate, start
 from .web import build_web_app
+from .webhook import WEBHOOK_PATH, webhook_secret
 
 __all__ = ["build_dispatcher", "run"]
 
@@ -67,7 +68,7 @@ async def run(context: Context) -> int:
     metrics = BotMetrics(redis=context.redis)
     bot.session.middleware(RetryAfterMiddleware(on_wait=metrics.telegram_asked_to_wait))
     dispatcher = build_dispatcher(context, redis, metrics)
-    runners = [await _serve(build_web_app(context, bot, dispatcher, metrics), settings.telegram.web_host,
+    runners = [await _serve(build_web_app(context, bot, dispatcher, redis, metrics), settings.telegram.web_host,
                             settings.telegram.web_port, "web app")]
     runners.append(await _serve(metrics.app(), settings.metrics.host, settings.metrics.bot_port, "metrics"))
     try:
@@ -107,9 +108,8 @@ async def _run_polling(bot: Bot, dispatcher: Dispatcher, redis: Redis, me) -> in
 
 
 async def _run_webhook(settings, bot: Bot, me) -> int:
-    secret = settings.telegram.webhook_secret.get_secret_value() or None
-    url = settings.telegram.webhook_url.rstrip("/") + "/telegram/webhook"
-    await bot.set_webhook(url, secret_token=secret, drop_pending_updates=False)
+    url = settings.telegram.webhook_url.rstrip("/") + WEBHOOK_PATH
+    await bot.set_webhook(url, secret_token=webhook_secret(settings), drop_pending_updates=False)
     logger.info("bot: @%s receiving updates by webhook", me.username)
     stop = asyncio.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):

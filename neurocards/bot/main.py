@@ -30,6 +30,10 @@ def main() -> int:
         print(f"bot: {exc}", flush=True)
         return 2
     setup_logging(settings)
+    if settings.sandbox_active and settings.real_keys_set and not settings.sandbox.accept_real_keys:
+        print(f"bot: sandbox.enabled is on while real keys are set ({', '.join(settings.real_keys_set)}); refusing to "
+              "send them to the local stand-ins (set sandbox.enabled = \"auto\" or \"off\")", flush=True)
+        return 2
     if not settings.telegram_token:
         logger.warning("bot: no Telegram token; set NEUROCARDS_TELEGRAM__TOKEN (or leave every key unset for the sandbox). Waiting.")
         try:

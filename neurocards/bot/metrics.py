@@ -64,6 +64,10 @@ class BotMetrics:
             "neurocards_pre_checkout_seconds", "Time to answer a pre-checkout query (Telegram allows 10 s).",
             registry=self.registry, buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
         )
+        self.webhook_refused = Counter(
+            "neurocards_webhook_refused_total", "Webhook requests refused for a missing or wrong secret.",
+            registry=self.registry,
+        )
         self.credits.labels("debit")  # visible from the start, for rate() and increase()
         for outcome in PAYMENT_OUTCOMES:
             self.payments.labels(outcome)
