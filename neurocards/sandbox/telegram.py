@@ -5,7 +5,8 @@ to ``/bot<token>/<method>`` goes through the same steps as at Telegram: the toke
 method (404), the body (413 over the upload limit), injected faults, the parameters against the
 Bot API's method table (400), flood control (429), then the method itself, which answers with
 Telegram's own error wording.  ``/file/bot<token>/<file_path>`` serves files as getFile names
-them.  The control API (``telegram_control``) acts as the seller and shows the transcript.
+them.  The control API (``telegram_control``) acts as the seller and shows the transcript, and
+``GET /`` is the web chat (``webchat``), where a person does the same in a browser.
 
 Faults (``POST /_sandbox/scenario``), matchable by ``{"method": ..., "chat_id": ...}`` (file
 downloads are method ``"file"``): ``retry_after`` (params ``retry_after``), ``server_error``,
@@ -36,6 +37,7 @@ from .telegram_control import add_telegram_control_routes
 from .telegram_flood import Limits
 from .telegram_spec import BadCall, canonical_name, check_params
 from .telegram_state import TELEGRAM_STATE, BotState, TelegramState
+from .webchat import add_webchat
 
 __all__ = ["create_app", "TELEGRAM_STATE", "TELEGRAM_FAULTS", "TelegramState"]
 
@@ -83,6 +85,7 @@ def create_app(tokens: Iterable[str] = (SANDBOX_BOT_TOKEN,), *, flood: bool = Tr
     app.router.add_get("/file/bot{token}/{path:.+}", download_file)
     add_control_routes(app, faults, calls, reset=state.reset)
     add_telegram_control_routes(app)
+    add_webchat(app)
     app.cleanup_ctx.append(_webhook_session)
     app.on_shutdown.append(_end_waits)
     return app
