@@ -45,8 +45,28 @@ def cmd_audit(settings, args) -> int:
 
     _open_database(settings)
     report = audit()
+    if args.payments:
+        report["payments"] = _reconcile_payments(settings)
+        report["ok"] = report["ok"] and not report["payments"]
     print(json.dumps(report, indent=2, sort_keys=True))
     return 0 if report["ok"] else 1
+
+
+def _reconcile_payments(settings) -> list[dict]:
+    """Our payments against Telegram's getStarTransactions (see :mod:`neurocards.reconcile`)."""
+    import asyncio
+
+    from .clients.telegram import create_bot
+    from .reconcile import reconcile
+
+    async def run() -> list[dict]:
+        bot = create_bot(settings)
+        try:
+            return [mismatch.as_dict() for mismatch in await reconcile(bot)]
+        finally:
+            await bot.session.close()
+
+    return asyncio.run(run())
 
 
 def cmd_stats(settings, args) -> int:
@@ -68,6 +88,9 @@ def cmd_stats(settings, args) -> int:
         p = report["purchases"]
         print(f"purchases: {p['count']} ({p['stars']} Stars for {p['credits']} credits; "
               f"refunded {p['refunded']}, unmatched {p['unmatched']})")
+        for action in report["operator_actions"]:
+            print(f"operator: {action['at']} {action['kind']} {action['amount']:+d} seller {action['seller']} "
+                  f"— {action['reason']}")
     return 0
 
 
@@ -207,7 +230,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     sub.add_parser("migrate", help="create or upgrade the database schema").set_defaults(func=cmd_migrate)
-    sub.add_parser("audit", help="check the ledger invariants (exit 1 when broken)").set_defaults(func=cmd_audit)
+    p = sub.add_parser("audit", help="check the ledger invariants (exit 1 when broken)")
+    p.add_argument("--payments", action="store_true", help="also compare payments with Telegram's Star transactions")
+    p.set_defaults(func=cmd_audit)
 
     p = sub.add_parser("stats", help="sellers, jobs by status, credits moved")
     p.add_argument("--json", action="store_true", help="print JSON")

@@ -117,6 +117,7 @@ class CreditsSettings(_Section):
     packs: list[Pack] = [Pack(credits=5, stars=50), Pack(credits=10, stars=90), Pack(credits=30, stars=240)]
     invoice_ttl_s: float = Field(3600.0, gt=0)  # how long an invoice can be paid
     pending_request_ttl_s: float = Field(1800.0, gt=0)  # how long a request waits for a top-up
+    reconcile_period_s: float = Field(900.0, gt=0)  # payments checked against Telegram's Star transactions
 
     def pack(self, credits: int, stars: int) -> Pack | None:
         """The pack selling ``credits`` for ``stars``, if it is on sale."""

@@ -42,4 +42,18 @@ def stats(since: dt.datetime | None = None) -> dict:
             "credits": sum(int(row.credits or 0) for row in purchases.values()),
             **{str(status): getattr(purchases.get(status), "n", 0) for status in PaymentStatus},
         },
+        "operator_actions": operator_actions(),
     }
+
+
+#: How many of the latest operator actions ``stats`` lists.
+OPERATOR_ACTIONS_SHOWN = 10
+
+
+def operator_actions(limit: int = OPERATOR_ACTIONS_SHOWN) -> list[dict]:
+    """The latest credits moved by an operator (grants, refunds): who, when, what, why —
+    each ledger reason an operator's command wrote starts with ``admin <id>``."""
+    entries = (LedgerEntry.select().where(LedgerEntry.reason.startswith("admin "))
+               .order_by(LedgerEntry.created_at.desc(), LedgerEntry.id.desc()).limit(limit))
+    return [{"at": f"{entry.created_at:%Y-%m-%d %H:%M:%S}", "seller": entry.user_id, "kind": entry.kind,
+             "amount": entry.amount, "reason": entry.reason} for entry in entries]

@@ -42,9 +42,18 @@ def test_admin_grant_stats_and_job(bot):
     seller = Chat(bot)
     seller.start()
     admin.command("start")
-    admin.command("grant", f"{seller.id} 5")
+    admin.command("grant", f"{seller.id} 5 goodwill for a late video")
     admin.wait_text(f"Granted +5 to {seller.id}; balance now 6.")
     assert seller.balance() == 6
+    # the trail: who, when, what and why, in the ledger and in `neurocards stats`
+    from neurocards.models import LedgerEntry
+    from tests.conftest import run_cli
+
+    grant = LedgerEntry.get((LedgerEntry.user == seller.id) & (LedgerEntry.kind == "grant"))
+    assert grant.reason == f"admin {ADMIN_ID} via /grant: goodwill for a late video"
+    stats = run_cli("stats", env=bot.env).stdout
+    assert (f"operator: {grant.created_at:%Y-%m-%d %H:%M:%S} grant +5 seller {seller.id} — admin {ADMIN_ID} via "
+            "/grant: goodwill for a late video") in stats
     admin.command("stats")
     bot.tg.wait_for(lambda t: any((e.get("text") or "").startswith("Today (UTC)") for e in bot_messages(t)),
                     chat_id=admin.id)
@@ -54,7 +63,7 @@ def test_admin_grant_stats_and_job(bot):
     admin.command("job", str(job.id))
     bot.tg.wait_for(lambda t: any(f"Job {job.id}" in (e.get("text") or "") for e in bot_messages(t)), chat_id=admin.id)
     admin.command("grant", "nonsense")
-    admin.wait_text("Usage: /grant <telegram_id> <credits> (credits may be negative, not 0)")
+    admin.wait_text("Usage: /grant <telegram_id> <credits> [why] (credits may be negative, not 0)")
 
 
 # -- one poller per token -------------------------------------------------------------------------------

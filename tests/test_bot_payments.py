@@ -4,6 +4,7 @@ Every test checks the exact words the seller sees and what the ledger says."""
 
 from __future__ import annotations
 
+import json
 import time
 
 import httpx
@@ -13,6 +14,7 @@ from neurocards import invoices
 from neurocards.audit import audit
 from neurocards.models import LedgerEntry, Payment, PendingRequest
 from neurocards.settings import SANDBOX_BOT_TOKEN
+from tests.conftest import run_cli
 from tests.bot_fixtures import ADMIN_ID, Chat, bot, bot_messages, buttons  # noqa: F401  (fixtures)
 from tests.pipeline_fixtures import fresh, stack  # noqa: F401  (fixtures)
 from tests.services import wait_until
@@ -232,3 +234,30 @@ def test_paysupport_and_terms_answer(bot):
     chat.wait_text(chat.t("paysupport", support="@neurocards_support").replace("<b>", "").replace("</b>", ""))
     chat.command("terms")
     chat.wait_text(chat.t("terms", price=1, support="@neurocards_support").replace("<b>", "").replace("</b>", ""))
+
+
+def test_a_refund_made_at_telegram_is_settled_and_audit_payments_finds_what_differs(bot):
+    # Given a paid invoice refunded at Telegram, not through us: the bot hears of it and settles it
+    chat = Chat(bot)
+    chat.start()
+    charge = chat.tg.pay(chat.id, buy(chat)["message_id"])["telegram_payment_charge_id"]
+    chat.wait_text(receipt(chat, stars=50, credits=5, balance=6))
+    reply = httpx.post(f"{chat.stack.telegram.url}/bot{SANDBOX_BOT_TOKEN}/refundStarPayment",
+                       json={"user_id": chat.id, "telegram_payment_charge_id": charge}).json()
+    assert reply["ok"], reply
+    wait_until(lambda: Payment.get(Payment.telegram_charge_id == charge).status == "refunded",
+               what="the refund reported by Telegram to be settled")
+    assert chat.balance() == 1
+
+    # And a payment recorded that Telegram never charged (as a forged update would leave)
+    from neurocards import payments
+
+    payments.record_payment(user_id=chat.id, charge_id="stx-never-charged", provider_charge_id="",
+                            payload="forged", currency="XTR", stars=240, invoice=None)
+
+    # When the operator reconciles, that one is listed and the audit fails
+    result = run_cli("audit", "--payments", env=bot.env)
+    assert result.returncode == 1, result.stderr
+    mismatches = json.loads(result.stdout)["payments"]
+    assert [(m["kind"], m["charge_id"], m["stars"]) for m in mismatches] == [
+        ("credit_without_charge", "stx-never-charged", 240)]

@@ -210,3 +210,36 @@ def test_an_expired_request_is_not_started(database_url):
     seller()
     pending.keep(user_id=1, chat_id=1, product_info="mug", ttl_s=-1)
     assert pending.take(1) is None
+
+
+# -- reconciling with Telegram's Star transactions -------------------------------------------------
+
+
+def test_reconciliation_finds_each_kind_of_disagreement():
+    from aiogram.types import StarTransaction, TransactionPartnerUser
+    from aiogram.types import User as TelegramUser
+
+    from neurocards.models import Payment
+    from neurocards.reconcile import compare
+
+    def user(user_id):
+        return TransactionPartnerUser(transaction_type="invoice_payment", user=TelegramUser(id=user_id, is_bot=False,
+                                                                                           first_name="S"))
+
+    def paid(charge, user_id, stars):
+        return StarTransaction(id=charge, amount=stars, date=1, source=user(user_id))
+
+    def refund(charge, user_id, stars):
+        return StarTransaction(id=charge, amount=stars, date=2, receiver=user(user_id))
+
+    telegram = [paid("ok", 1, 50), paid("refunded-both", 1, 50), refund("refunded-both", 1, 50),
+                paid("ours-missing", 2, 90), paid("refunded-there", 3, 50), refund("refunded-there", 3, 50),
+                paid("refunded-here", 4, 50)]
+    ours = [Payment(telegram_charge_id=c, user_id=u, stars=s, credits=5, status=st) for c, u, s, st in [
+        ("ok", 1, 50, "paid"), ("refunded-both", 1, 50, "refunded"), ("refunded-there", 3, 50, "paid"),
+        ("refunded-here", 4, 50, "refunded"), ("never-charged", 5, 240, "paid")]]
+    found = sorted((m.kind, m.charge_id, m.user_id, m.stars) for m in compare(telegram, ours))
+    assert found == [("charge_not_credited", "ours-missing", 2, 90),
+                     ("credit_without_charge", "never-charged", 5, 240),
+                     ("refund_only_at_telegram", "refunded-there", 3, 50),
+                     ("refund_only_here", "refunded-here", 4, 50)]

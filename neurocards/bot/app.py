@@ -19,6 +19,7 @@ from ..texts import LANGUAGES, DEFAULT_LANGUAGE, menu_commands
 from .metrics import BotMetrics
 from .middlewares import SellerMiddleware, ThrottleMiddleware, UpdateMetricsMiddleware
 from .polling_lock import PollingLock
+from .reconciler import reconciling
 from .routers import account, admin, again, buy, errors, fallback, generate, start
 from .web import build_web_app
 from .webhook import WEBHOOK_PATH, webhook_secret
@@ -74,9 +75,10 @@ async def run(context: Context) -> int:
     try:
         me = await bot.get_me()
         await _set_commands(bot)
-        if settings.telegram.mode == "webhook":
-            return await _run_webhook(settings, bot, me)
-        return await _run_polling(bot, dispatcher, redis, me)
+        async with reconciling(bot, metrics, settings.credits.reconcile_period_s):
+            if settings.telegram.mode == "webhook":
+                return await _run_webhook(settings, bot, me)
+            return await _run_polling(bot, dispatcher, redis, me)
     finally:
         for runner in runners:
             await runner.cleanup()

@@ -10,10 +10,13 @@ from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     disable_created_metrics,
     generate_latest,
 )
+
+from ..reconcile import MISMATCH_KINDS
 
 __all__ = ["BotMetrics", "PAYMENT_OUTCOMES"]
 
@@ -64,6 +67,10 @@ class BotMetrics:
             "neurocards_pre_checkout_seconds", "Time to answer a pre-checkout query (Telegram allows 10 s).",
             registry=self.registry, buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
         )
+        self.payment_mismatches = Gauge(
+            "neurocards_payment_mismatches", "Payments on which we and Telegram's Star transactions disagree, by kind.",
+            ["kind"], registry=self.registry,
+        )
         self.webhook_refused = Counter(
             "neurocards_webhook_refused_total", "Webhook requests refused for a missing or wrong secret.",
             registry=self.registry,
@@ -71,6 +78,8 @@ class BotMetrics:
         self.credits.labels("debit")  # visible from the start, for rate() and increase()
         for outcome in PAYMENT_OUTCOMES:
             self.payments.labels(outcome)
+        for kind in MISMATCH_KINDS:
+            self.payment_mismatches.labels(kind)
 
     def telegram_asked_to_wait(self, method: str) -> None:
         """A reply of the bot's met Telegram's flood limit (429) and waited it out."""

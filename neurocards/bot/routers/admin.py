@@ -43,20 +43,22 @@ async def show_stats(message: Message, redis: Redis) -> None:
 
 @router.message(Command("grant"))
 async def grant_credits(message: Message, command: CommandObject) -> None:
-    parts = (command.args or "").split()
-    if len(parts) != 2 or not all(part.lstrip("-").isdigit() for part in parts) or int(parts[1]) == 0:
-        await message.answer("Usage: /grant &lt;telegram_id&gt; &lt;credits&gt; (credits may be negative, not 0)")
+    parts = (command.args or "").split(maxsplit=2)
+    if len(parts) < 2 or not all(part.lstrip("-").isdigit() for part in parts[:2]) or int(parts[1]) == 0:
+        await message.answer("Usage: /grant &lt;telegram_id&gt; &lt;credits&gt; [why] "
+                             "(credits may be negative, not 0)")
         return
     user_id, amount = int(parts[0]), int(parts[1])
-    await message.answer(await asyncio.to_thread(_grant, user_id, amount, message.from_user.id))
+    why = parts[2] if len(parts) > 2 else ""
+    await message.answer(await asyncio.to_thread(_grant, user_id, amount, message.from_user.id, why))
 
 
-def _grant(user_id: int, amount: int, admin_id: int) -> str:
-    """Grant (or take back) credits; the operator's answer (in a thread)."""
+def _grant(user_id: int, amount: int, admin_id: int, why: str) -> str:
+    """Grant (or take back) credits, recording who and why; the operator's answer (in a thread)."""
     if User.get_or_none(User.id == user_id) is None:
         return f"No seller with id {user_id}."
     try:
-        credits.grant(user_id, amount, reason=f"admin {admin_id} via /grant")
+        credits.grant(user_id, amount, reason=f"admin {admin_id} via /grant" + (f": {why}" if why else ""))
     except credits.InsufficientCredits as exc:
         return f"Refused: seller {user_id} has only {exc.balance} credits."
     return f"Granted {amount:+d} to {user_id}; balance now {credits.balance_of(user_id)}."
