@@ -20,12 +20,15 @@ import dramatiq
 
 from neurocards.broker import pipeline_middleware
 from neurocards.context import Context
+from neurocards.middleware.housekeeping import StorageHousekeeping
 from neurocards.pipeline import PipelineActors
 from neurocards.settings import load_settings
 
 _settings = load_settings()
 context = Context(_settings, broker_middleware=pipeline_middleware(_settings))
 broker = context.broker
+broker.add_middleware(StorageHousekeeping(storage=context.storage, keep_s=_settings.storage.keep_days * 86_400,
+                                          period_s=_settings.storage.sweep_period_s))
 dramatiq.set_broker(broker)
 declare = PipelineActors(broker, _settings.pipeline)
 

@@ -1,13 +1,16 @@
 """Stage 5: send the stored video to the seller with "Generate again".
 
 Up to ``pipeline.delivery_attempts`` sends of the same stored file, waiting what
-Telegram's ``retry_after`` says; a failed send never regenerates the video.  A
+Telegram's ``retry_after`` says; a failed send never regenerates the video (a
+host that doesn't have the file downloads it again from KIE's result URL).  A
 seller who blocked the bot (403) is marked, and the dead-letter middleware
 fails the job and refunds it.  The database work runs on this worker thread;
 only the upload itself runs on Dramatiq's event loop.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from aiogram.types import FSInputFile
 
@@ -16,6 +19,7 @@ from neurocards.budgets import try_acquire
 from neurocards.dispatch import ActorName
 from neurocards.jobs import Claim
 from neurocards.keyboards import again_keyboard
+from neurocards.media import local_video
 from neurocards.models import Job, JobStatus
 from neurocards.pipeline import current_delivery_id, current_message_id, on_event_loop
 from neurocards.status import info_label
@@ -42,9 +46,10 @@ def deliver_video(job_id: str) -> None:
         return  # a duplicate of this message is sending the video
     try:
         jobs.update_in_state(job.id, JobStatus.DELIVERING, delivery_attempts=Job.delivery_attempts + 1)
+        video = local_video(context, job)
         caption = text(job.language, "video.caption", info=info_label(job), balance=credits.balance_of(job.user_id))
         with context.metrics.external_call("telegram", "send_video"):
-            message_id, file_id = on_event_loop(_send, job, caption)
+            message_id, file_id = on_event_loop(_send, job, video, caption)
     except BaseException:
         jobs.release(job.id, Claim.SEND, delivery_id)
         raise
@@ -55,10 +60,10 @@ def deliver_video(job_id: str) -> None:
         context.metrics.job_finished(jobs.get_job(job_id))
 
 
-async def _send(job: Job, caption: str) -> tuple[int, str]:
+async def _send(job: Job, video: Path, caption: str) -> tuple[int, str]:
     message = await context.telegram_bot().send_video(
         chat_id=job.chat_id,
-        video=FSInputFile(job.video_path, filename="video.mp4"),
+        video=FSInputFile(video, filename="video.mp4"),
         caption=caption,
         reply_markup=again_keyboard(job.language, job.id),
         supports_streaming=True,

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from neurocards import jobs
 from neurocards.clients.prompt_writer import fallback_prompt
 from neurocards.dispatch import ActorName
-from neurocards.errors import Kind, PipelineError, classify
+from neurocards.errors import Kind, classify
 from neurocards.logs import job_logger
+from neurocards.media import local_photo
 from neurocards.models import JobStatus
 from neurocards.pipeline import current_message_id, current_retries, job_to_work_on
 from neurocards.storage import photo_mime_type
@@ -37,9 +36,7 @@ def enhance_prompt(job_id: str) -> None:
 def _write_prompt(job) -> str:
     """The model's prompt; the template prompt when OpenAI is out of reach for good
     (setting ``pipeline.openai_fallback``), so a seller still gets a video."""
-    photo = Path(job.photo_path)
-    if not job.photo_path or not photo.is_file():
-        raise PipelineError("photo_missing", f"photo {job.photo_path!r} is not in storage")
+    photo = local_photo(context, job)
     try:
         with context.metrics.external_call("openai", "write_prompt"):
             return context.prompt_writer.write_prompt(photo.read_bytes(), photo_mime_type(photo), job.product_info)

@@ -8,13 +8,13 @@ claim is given back when the create fails, for the retry to take.
 from __future__ import annotations
 
 import random
-from pathlib import Path
 
 from neurocards import jobs
 from neurocards.budgets import try_acquire
 from neurocards.dispatch import ActorName
 from neurocards.errors import PipelineError
 from neurocards.jobs import Claim
+from neurocards.media import local_photo
 from neurocards.models import Job, JobStatus, utcnow
 from neurocards.pipeline import current_delivery_id, current_message_id
 from neurocards.storage import photo_mime_type
@@ -73,9 +73,7 @@ def _schedule_first_poll(job: Job) -> None:
 def _create_task(job: Job) -> str:
     """Upload the seller's photo to KIE's file API (the Telegram file URL holds the
     bot token and never leaves us), then create the task."""
-    photo = Path(job.photo_path)
-    if not job.photo_path or not photo.is_file():
-        raise PipelineError("photo_missing", f"photo {job.photo_path!r} is not in storage")
+    photo = local_photo(context, job)
     with context.metrics.external_call("kie", "upload"):
         image_url = context.kie.upload_image(photo.read_bytes(), f"{job.id}{photo.suffix or '.jpg'}",
                                              photo_mime_type(photo))

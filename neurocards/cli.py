@@ -20,17 +20,25 @@ __all__ = ["main", "dramatiq_argv"]
 logger = logging.getLogger("neurocards.cli")
 
 
-def _open_database(settings):
+class SchemaBehind(Exception):
+    """The database has migrations still to apply; the command says so in one line."""
+
+
+def _open_database(settings, *, up_to_date: bool = True):
     from .db import init_database
+    from .schema import pending_migrations
 
     init_database(settings.database_url)
+    if up_to_date and (pending := pending_migrations()):
+        raise SchemaBehind(f"the database schema is behind ({', '.join(pending)} not applied); "
+                           "run `neurocards migrate` first")
 
 
 def cmd_migrate(settings, args) -> int:
     from .db import redact_url
     from .schema import migrate
 
-    _open_database(settings)
+    _open_database(settings, up_to_date=False)
     applied = migrate()
     where = redact_url(settings.database_url)
     if applied:
@@ -74,6 +82,7 @@ def cmd_stats(settings, args) -> int:
 
     _open_database(settings)
     report = stats()
+    report["storage"] = _storage_use(settings)
     if args.json:
         print(json.dumps(report, indent=2, sort_keys=True))
     else:
@@ -88,10 +97,21 @@ def cmd_stats(settings, args) -> int:
         p = report["purchases"]
         print(f"purchases: {p['count']} ({p['stars']} Stars for {p['credits']} credits; "
               f"refunded {p['refunded']}, unmatched {p['unmatched']})")
+        use = report["storage"]
+        print(f"storage on this host ({use['dir']}): photos {use['photos']['files']} files "
+              f"{use['photos']['bytes'] / 1e6:.1f} MB, videos {use['videos']['files']} files "
+              f"{use['videos']['bytes'] / 1e6:.1f} MB")
         for action in report["operator_actions"]:
             print(f"operator: {action['at']} {action['kind']} {action['amount']:+d} seller {action['seller']} "
                   f"— {action['reason']}")
     return 0
+
+
+def _storage_use(settings) -> dict:
+    from .storage import Storage
+
+    storage = Storage(settings.storage_dir, max_video_bytes=settings.storage.max_video_mb * 1024 * 1024)
+    return {"dir": str(settings.storage_dir), **storage.usage()}
 
 
 def cmd_grant(settings, args) -> int:
@@ -275,7 +295,11 @@ def main(argv: list[str] | None = None) -> int:
     from .logs import setup_logging
 
     setup_logging(settings)
-    return args.func(settings, args)
+    try:
+        return args.func(settings, args)
+    except SchemaBehind as exc:
+        print(f"neurocards {args.command}: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

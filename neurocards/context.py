@@ -74,6 +74,13 @@ class Context:
         )
 
     @functools.cached_property
+    def telegram_files(self):
+        """Files sellers sent, fetched by ``file_id`` from any host."""
+        from .clients.telegram_files import TelegramFiles
+
+        return TelegramFiles(api_base=self.settings.telegram_api_base, token=self.settings.telegram_token)
+
+    @functools.cached_property
     def storage(self):
         from .storage import Storage
 

@@ -102,6 +102,8 @@ class RedisSettings(_Section):
 class StorageSettings(_Section):
     dir: Path = Path("var/storage")
     max_video_mb: int = Field(50, ge=1)
+    keep_days: float = Field(14.0, gt=0)  # files older than this are removed (each can be fetched again)
+    sweep_period_s: float = Field(3600.0, gt=0)  # how often each process looks for them
 
 
 class Pack(_Section):

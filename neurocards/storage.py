@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+import time
 from pathlib import Path
 
 import httpx
@@ -49,6 +50,29 @@ class Storage:
         path = self.root / name
         path.mkdir(parents=True, exist_ok=True)
         return path
+
+    def usage(self) -> dict[str, dict[str, int]]:
+        """Files and bytes kept here, per kind (``photos``, ``videos``)."""
+        report = {}
+        for kind in ("photos", "videos"):
+            sizes = [path.stat().st_size for path in (self.root / kind).glob("*") if path.is_file()]
+            report[kind] = {"files": len(sizes), "bytes": sum(sizes)}
+        return report
+
+    def sweep(self, older_than_s: float, *, now: float | None = None) -> tuple[int, int]:
+        """Remove files (and abandoned partial downloads) not touched for
+        ``older_than_s``; return (files, bytes) removed.  Safe to run from several
+        processes at once: storage is a cache, and each file can be fetched again."""
+        cutoff = (now if now is not None else time.time()) - older_than_s
+        removed = freed = 0
+        for kind in ("photos", "videos"):
+            for path in (self.root / kind).glob("*"):
+                with contextlib.suppress(FileNotFoundError):
+                    stat = path.stat()
+                    if path.is_file() and stat.st_mtime < cutoff:
+                        path.unlink()
+                        removed, freed = removed + 1, freed + stat.st_size
+        return removed, freed
 
     def save_photo(self, job_id, data: bytes, suffix: str = ".jpg") -> Path:
         path = self.photo_path(job_id, suffix)

@@ -19,6 +19,7 @@ from ..texts import LANGUAGES, DEFAULT_LANGUAGE, menu_commands
 from .metrics import BotMetrics
 from .middlewares import SellerMiddleware, ThrottleMiddleware, UpdateMetricsMiddleware
 from .polling_lock import PollingLock
+from .housekeeping import sweeping
 from .reconciler import reconciling
 from .routers import account, admin, again, buy, errors, fallback, generate, start
 from .web import build_web_app
@@ -75,7 +76,9 @@ async def run(context: Context) -> int:
     try:
         me = await bot.get_me()
         await _set_commands(bot)
-        async with reconciling(bot, metrics, settings.credits.reconcile_period_s):
+        storage = settings.storage
+        async with reconciling(bot, metrics, settings.credits.reconcile_period_s), \
+                sweeping(context.storage, storage.keep_days * 86_400, storage.sweep_period_s):
             if settings.telegram.mode == "webhook":
                 return await _run_webhook(settings, bot, me)
             return await _run_polling(bot, dispatcher, redis, me)

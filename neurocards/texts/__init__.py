@@ -21,6 +21,7 @@ DEFAULT_LANGUAGE = "ru"
 FAILURE_TEXTS = {
     "content_policy": "failure.content_policy",
     "kie_rejected_input": "failure.photo_rejected",
+    "photo_missing": "failure.photo_missing",
     "photo_unreadable": "failure.photo_rejected",
     "photo_too_large": "failure.photo_rejected",
     "generation_failed": "failure.generation_failed",

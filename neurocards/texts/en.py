@@ -78,6 +78,7 @@ TEXTS = {
         "The video was made but couldn't be delivered. Your credit is back.\n"
         "Press Try again."
     ),
+    "failure.photo_missing": "We couldn't get your photo from Telegram any more. Your credit is back.\nPlease send the photo again.",
     "failure.system": (
         "Something broke on our side. Your credit is back and we're on it.\n"
         "Try again later or message {support}."

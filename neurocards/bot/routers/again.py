@@ -53,7 +53,7 @@ async def generate_again(query: CallbackQuery, callback_data: JobAction, context
     parent = await _own_job(query, callback_data, seller, lang, callback_answer)
     if parent is None:
         return
-    if not parent.photo_path or not Path(parent.photo_path).is_file():
+    if not parent.photo_file_id and not Path(parent.photo_path).is_file():  # any host can fetch it by file_id
         callback_answer.text, callback_answer.show_alert = text(lang, "callback.no_photo"), True
         return
     tap_key = f"neurocards:again:{seller.id}:{parent.id}"

@@ -1,0 +1,111 @@
+"""Many hosts, no shared disk (DESIGN §13): two worker "hosts", each in its own
+mount namespace with its own storage folder and unable to see the bot's files or
+the other's (``unshare --mount`` with tmpfs laid over them), on PostgreSQL.
+Photos come back from Telegram by file_id, videos from KIE's result URL; a host
+killed mid-delivery leaves its job to the other."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from neurocards.audit import audit
+from neurocards.models import LedgerEntry
+from tests.bot_fixtures import Chat, bot  # noqa: F401  (fixtures)
+from tests.pipeline_fixtures import fresh, stack  # noqa: F401  (fixtures)
+from tests.services import free_port, wait_until
+from tests.stack import wait_for_final, wait_for_status
+
+pytestmark = [pytest.mark.parametrize("stack", ["postgres"], indirect=True, scope="module"),
+              pytest.mark.skipif(os.geteuid() != 0, reason="a private mount namespace needs root (CI runs as root)")]
+
+HOSTS = ("host-a", "host-b")
+
+
+def _storage(stack, host: str) -> Path:
+    return Path(stack.dir) / host
+
+
+def start_host(stack, host: str) -> subprocess.Popen:
+    """A worker that sees its own storage only: the bot's folder and the other
+    host's are covered by empty tmpfs mounts in its private mount namespace."""
+    hidden = [Path(stack.env["NEUROCARDS_STORAGE__DIR"])] + [_storage(stack, h) for h in HOSTS if h != host]
+    for folder in [*hidden, _storage(stack, host)]:
+        folder.mkdir(parents=True, exist_ok=True)
+    worker = [sys.executable, "-m", "dramatiq", "actors", "--processes", "1", "--threads", "4"]
+    script = " && ".join(f"mount -t tmpfs tmpfs '{folder}'" for folder in hidden) + ' && exec "$@"'
+    argv = ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", script, "sh", *worker]
+    saved = dict(stack.env)
+    stack.env.update({"NEUROCARDS_STORAGE__DIR": str(_storage(stack, host)),
+                      "NEUROCARDS_METRICS__WORKER_PORT": str(free_port()),
+                      "dramatiq_prom_port": str(free_port())})
+    try:
+        return stack._spawn(host, argv)
+    finally:
+        stack.env.clear()
+        stack.env.update(saved)
+
+
+@pytest.fixture(scope="module")
+def hosts(bot):
+    """The module's bot, with its own worker replaced by two worker hosts."""
+    bot.stop("worker")
+    for host in HOSTS:
+        start_host(bot, host)
+    yield bot
+    for host in HOSTS:
+        if host in bot.processes:
+            bot.stop(host)
+
+
+def _files(stack, host: str, kind: str) -> set[str]:
+    return {path.name for path in (_storage(stack, host) / kind).glob("*") if path.is_file()}
+
+
+def test_jobs_land_on_both_hosts_and_each_fetches_what_it_lacks(hosts):
+    # Given sellers sending photos to the bot (which keeps them on its own disk)
+    chats = [Chat(hosts) for _ in range(6)]
+    for n, chat in enumerate(chats):
+        chat.start()
+        chat.photo(caption=f"Product {n}")
+
+    # Then every video comes back, made by workers that never saw the bot's files
+    for chat in chats:
+        chat.wait_video(timeout=120)
+    jobs = [job for chat in chats for job in chat.ended_jobs()]
+    assert [job.status for job in jobs] == ["done"] * len(jobs)
+    photos = {host: _files(hosts, host, "photos") for host in HOSTS}
+    videos = {host: _files(hosts, host, "videos") for host in HOSTS}
+    assert all(videos.values()), f"every host made videos: {videos}"  # the jobs landed on both
+    fetched = {name.split(".")[0] for host in HOSTS for name in photos[host]}
+    assert {str(job.id) for job in jobs} <= fetched  # each photo fetched again by file_id on a worker host
+    assert audit()["ok"]
+
+
+def test_a_host_killed_mid_delivery_leaves_the_job_to_the_other(hosts):
+    # Given a job whose video is being sent, slowly, by one of the hosts
+    chat = Chat(hosts)
+    chat.start()
+    hosts.fault("telegram", "slow", count=1, params={"delay_s": 6}, match={"method": "sendVideo"})
+    chat.photo(caption="Copper kettle")
+    job = wait_until(lambda: chat.jobs() and chat.jobs()[0], what="the job")
+    job = wait_for_status(job.id, ("delivering",), timeout=90)
+    holder = next(host for host in HOSTS if f"{job.id}.mp4" in _files(hosts, host, "videos"))
+    survivor = next(host for host in HOSTS if host != holder)
+
+    # When that host dies
+    hosts.kill(holder)
+
+    # Then the other host downloads the video again from KIE and delivers it
+    job = wait_for_final(job.id, timeout=120)
+    assert job.status == "done", (job.error_class, job.error_detail)
+    assert f"{job.id}.mp4" in _files(hosts, survivor, "videos")
+    debits = LedgerEntry.select().where((LedgerEntry.job == job.id) & (LedgerEntry.kind == "debit")).count()
+    refunds = LedgerEntry.select().where((LedgerEntry.job == job.id) & (LedgerEntry.kind == "refund")).count()
+    assert (debits, refunds) == (1, 0)
+    start_host(hosts, holder)
