@@ -84,7 +84,12 @@ class Context:
     def storage(self):
         from .storage import Storage
 
-        return Storage(self.settings.storage_dir, max_video_bytes=self.settings.storage.max_video_mb * 1024 * 1024)
+        from .result_urls import host_port
+
+        settings = self.settings
+        kie_hosts = frozenset(host_port(url) for url in (settings.kie_base_url, settings.kie_upload_url))
+        return Storage(settings.storage_dir, max_video_bytes=settings.storage.max_video_mb * 1024 * 1024,
+                       trusted_hosts=kie_hosts)
 
     @functools.cached_property
     def invoice_key(self) -> bytes:

@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 
 from .errors import Kind, PipelineError
+from .result_urls import check_result_url
 
 __all__ = ["Storage", "is_mp4", "PHOTO_TYPES", "photo_mime_type"]
 
@@ -19,6 +20,9 @@ PHOTO_TYPES = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp"}
 
 #: Content types a video download may come with; anything else (an HTML error page…) is refused.
 VIDEO_CONTENT_TYPES = ("video/mp4", "video/quicktime", "application/octet-stream", "binary/octet-stream", "")
+
+#: Redirects a result download may follow (each checked like the first URL).
+MAX_REDIRECTS = 5
 
 #: A browser-like User-Agent: result hosts behind Cloudflare refuse bare clients (API_FACTS §1.8).
 USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64) Neurocards/0.1"
@@ -36,9 +40,10 @@ def is_mp4(head: bytes) -> bool:
 
 
 class Storage:
-    def __init__(self, root: Path, *, max_video_bytes: int) -> None:
+    def __init__(self, root: Path, *, max_video_bytes: int, trusted_hosts: frozenset = frozenset()) -> None:
         self.root = Path(root)
         self.max_video_bytes = max_video_bytes
+        self.trusted_hosts = trusted_hosts  # (host, port) result URLs may use although inside our network
 
     def photo_path(self, job_id, suffix: str = ".jpg") -> Path:
         return self._dir("photos") / f"{job_id}{suffix}"
@@ -82,17 +87,24 @@ class Storage:
     def download_video(self, url: str, dest: Path, *, timeout_s: float = 60.0, transport=None) -> int:
         """Stream ``url`` to ``dest``; return its size.
 
-        The body goes to a temporary file beside ``dest`` and is renamed only
-        once it is whole, within the size cap and starts like an mp4, so a half
-        written or wrong file is never delivered.
+        The URL (and every redirect) is checked before we connect
+        (:mod:`neurocards.result_urls`).  The body goes to a temporary file
+        beside ``dest`` and is renamed only once it is whole, within the size cap
+        and starts like an mp4, so a half written or wrong file is never delivered.
         """
         timeout = httpx.Timeout(timeout_s, connect=min(timeout_s, 15.0))
-        with httpx.Client(timeout=timeout, transport=transport, follow_redirects=True,
+        with httpx.Client(timeout=timeout, transport=transport, follow_redirects=False,
                           headers={"User-Agent": USER_AGENT}) as client:
-            with client.stream("GET", url) as response:
-                response.raise_for_status()
-                self._check_headers(response)
-                return _write_atomically(dest, self._capped(response.iter_bytes(65536)))
+            for _ in range(MAX_REDIRECTS + 1):
+                check_result_url(url, self.trusted_hosts)
+                with client.stream("GET", url) as response:
+                    if response.is_redirect:
+                        url = str(response.url.join(response.headers["location"]))
+                        continue
+                    response.raise_for_status()
+                    self._check_headers(response)
+                    return _write_atomically(dest, self._capped(response.iter_bytes(65536)))
+        raise PipelineError("download_failed", f"more than {MAX_REDIRECTS} redirects")
 
     def _check_headers(self, response: httpx.Response) -> None:
         content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()

@@ -21,7 +21,7 @@ from .middlewares import SellerMiddleware, ThrottleMiddleware, UpdateMetricsMidd
 from .polling_lock import PollingLock
 from .housekeeping import sweeping
 from .reconciler import reconciling
-from .routers import account, admin, again, buy, errors, fallback, generate, start
+from .routers import account, admin, again, buy, errors, fallback, generate, membership, start
 from .web import build_web_app
 from .webhook import WEBHOOK_PATH, webhook_secret
 
@@ -44,6 +44,7 @@ def build_dispatcher(context: Context, redis: Redis, metrics: BotMetrics) -> Dis
     dispatcher.callback_query.middleware(CallbackAnswerMiddleware())
     dispatcher.include_routers(
         errors.router,
+        membership.router,
         start.router,
         admin.router,
         account.router,

@@ -33,8 +33,11 @@ class SellerMiddleware(BaseMiddleware):
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         tg_user = data.get("event_from_user")
-        if tg_user is None or tg_user.is_bot:
+        if tg_user is None:
             return await handler(event, data)
+        if tg_user.is_bot:  # another bot writing to us: not a seller, nothing to answer
+            logger.info("update from bot user=%s ignored", tg_user.id)
+            return None
         seller, created = await asyncio.to_thread(
             users.register, tg_user.id, language_of(tg_user.language_code), self.welcome_credits
         )

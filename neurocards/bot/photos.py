@@ -60,6 +60,8 @@ def inspect_image(data: bytes) -> PhotoInfo:
         with Image.open(io.BytesIO(data)) as image:
             image.verify()
             width, height, kind = image.width, image.height, image.format
+    except Image.DecompressionBombError:  # a few KB claiming billions of pixels
+        raise PhotoProblem("photo.too_large_image") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         raise PhotoProblem("photo.unreadable") from None
     if kind not in FORMAT_SUFFIXES:

@@ -18,6 +18,7 @@ record-info, createTask, recordInfo, upload, download — and ``task_id`` or
 - ``record_null`` {polls=1}: 422 "record is null" for the first polls after create.
 - ``never_finishes``, ``callback_twice``, ``no_callback``: how the task and its callback behave.
 - ``download_slow`` {delay_s}, ``download_cut``, ``download_wrong_type``, ``download_huge`` {mb=51}.
+- ``result_url`` {url}: the finished task points at ``url`` instead of the stand-in's own file.
 
 Task faults are drawn when the task is created; download faults when its video is fetched.
 """
@@ -43,6 +44,7 @@ __all__ = ["create_app", "KIE", "FAULTS", "CALLS", "KNOWN_FAULTS", "KieSandbox"]
 KNOWN_FAULTS = frozenset({
     "code", "http_status", "content_policy", "success_flag", "record_null", "never_finishes",
     "callback_twice", "no_callback", "download_slow", "download_cut", "download_wrong_type", "download_huge",
+    "result_url",
 })  # fmt: skip
 #: Large enough for a base64-encoded 10 MB photo and a stream upload above it.
 CLIENT_MAX_BYTES = 64 * 1024 * 1024

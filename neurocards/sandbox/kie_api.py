@@ -163,13 +163,14 @@ def new_task(
     context = {"endpoint": endpoint, "model": model}
     take = sandbox.faults.take
     never = take("never_finishes", **context) is not None
+    elsewhere = take("result_url", **context)  # a result URL pointing somewhere else (params: {"url": ...})
     task = Task(
         task_id=task_id,
         api=api,  # type: ignore[arg-type]
         model=model,
         request=body,
         callback_url=body.get("callBackUrl") or None,
-        result_url=f"{sandbox.base_url(request)}/files/results/{task_id}.mp4",
+        result_url=(elsewhere or {}).get("url") or f"{sandbox.base_url(request)}/files/results/{task_id}.mp4",
         created_s=now_s,
         done_s=None if never else now_s + sandbox.config.generation_s,
         failure=flagged_failure(take("success_flag", **context)) or unfetchable_image(sandbox, request, body),

@@ -143,6 +143,11 @@ class TelegramSandbox:
         match = {"chat_id": chat_id} if chat_id is not None else {}
         return self.add_fault("duplicate_payment", match=match, count=count)
 
+    def push_update(self, kind: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """An update of any ``kind`` with ``payload`` as is (``{"update_id"}``; None when the bot
+        did not ask for that kind in allowed_updates)."""
+        return self._call("POST", "/_sandbox/telegram/updates", {"kind": kind, "payload": payload}).json()
+
     def block(self, user_id: int) -> dict[str, Any]:
         return self._call("POST", f"/_sandbox/telegram/users/{user_id}/block").json()
 

@@ -72,6 +72,16 @@ async def user_unblocks(request: web.Request, state: TelegramState, bot: BotStat
 
 
 @_control
+async def raw_update(request: web.Request, state: TelegramState, bot: BotState) -> dict[str, Any]:
+    """``{"kind", "payload"}``: an update of any type, as the outside world might send one
+    (edited messages, channel posts, inline queries, messages from other bots...)."""
+    body = await json_body(request)
+    if not isinstance(body.get("kind"), str) or not isinstance(body.get("payload"), dict):
+        raise ControlError(400, "an update needs a string kind and an object payload")
+    return {"update_id": bot.updates.push(body["kind"], body["payload"])}
+
+
+@_control
 async def user_pays(request: web.Request, state: TelegramState, bot: BotState) -> dict[str, Any]:
     """``{"user_id" or "chat_id", "message_id"}`` of an invoice; answers once the payment is decided."""
     return await pay(state, bot, await json_body(request))
@@ -123,6 +133,7 @@ def add_telegram_control_routes(app: web.Application) -> None:
     router.add_post(f"{PREFIX}/users/{{user_id}}/press", user_presses)
     router.add_post(f"{PREFIX}/users/{{user_id}}/block", user_blocks)
     router.add_post(f"{PREFIX}/users/{{user_id}}/unblock", user_unblocks)
+    router.add_post(f"{PREFIX}/updates", raw_update)
     router.add_post(f"{PREFIX}/pay", user_pays)
     router.add_post("/_sandbox/pay", user_pays)  # the same, beside /_sandbox/scenario and /_sandbox/reset
     router.add_get(f"{PREFIX}/stars", stars)

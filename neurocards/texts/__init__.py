@@ -36,6 +36,7 @@ FAILURE_TEXTS = {
     "video_too_large": "failure.video",
     "video_invalid": "failure.video",
     "download_failed": "failure.video",
+    "result_url_refused": "failure.video",
     "delivery_failed": "failure.video",
 }
 

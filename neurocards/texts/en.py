@@ -40,6 +40,7 @@ TEXTS = {
     "photo.voice": "I can't understand voice messages. Send a product photo with a text caption.",
     "photo.too_big": "The file is too big ({size_mb} MB). Send a photo up to 20 MB.",
     "photo.too_small": "The photo is too small ({width}×{height}). It must be at least 256 px on each side.",
+    "photo.too_large_image": "This image is far too large to handle. Send a regular product photo (up to 20 MB, a few thousand pixels a side).",
     "photo.unreadable": "I can't open this image. Send a photo as JPG, PNG or WebP.",
     "too_many_jobs": "{in_flight} of your videos are already in the works — that's the maximum. Wait for one to finish.",
     "throttled": "Too fast 🙂 Wait a couple of seconds.",
