@@ -80,6 +80,7 @@ def _play(settings) -> int:
         except TimeoutError:
             print("demo: no video arrived in time; see the worker's log")
             return 1
+        _buy_a_pack(settings, tg, seller)
         time.sleep(settings.telegram.status_edit_interval_s + 1)  # let the status line settle on "done"
         transcript = tg.transcript(seller)
     print()
@@ -92,12 +93,29 @@ def _play(settings) -> int:
     return 0 if job.status == "done" else 1
 
 
+def _buy_a_pack(settings, tg, seller: int) -> None:
+    """The seller buys the first pack with Telegram Stars: /buy, a pack, the invoice paid."""
+    pack = settings.credits.packs[0]
+    tg.send_command(seller, "buy", language_code="en")
+    tg.wait_for(lambda t: any(b.get("callback_data") == f"buy:{pack.credits}:{pack.stars}" for e in _bot_said(t)
+                              for row in (e.get("reply_markup") or {}).get("inline_keyboard", []) for b in row),
+                chat_id=seller)
+    tg.press(seller, callback_data=f"buy:{pack.credits}:{pack.stars}")
+    invoice = tg.wait_for(lambda t: [e for e in _bot_said(t) if e.get("invoice")], chat_id=seller)[-1]
+    print(f"demo: the seller pays the invoice for {pack.credits} credits (⭐{pack.stars})…", flush=True)
+    tg.pay(seller, invoice["message_id"])
+    tg.wait_for(lambda t: any((e.get("text") or "").startswith("✅ Payment received") for e in _bot_said(t)),
+                chat_id=seller)
+
+
 def conversation(transcript: dict) -> list[str]:
     """The chat as the seller saw it: each message in its final state, buttons shown."""
     lines = []
     final = transcript["messages"]
     for event in transcript["events"]:
-        if event["type"] == "user_message":
+        if event["type"] == "successful_payment":
+            lines.append(f"seller > [paid ⭐{event.get('total_amount', '?')}]")
+        elif event["type"] == "user_message":
             what = event.get("text") or f"[{event.get('kind')}] {event.get('caption') or ''}".strip()
             lines.append(f"seller > {what}")
         elif event["type"] == "bot_message":
@@ -105,6 +123,8 @@ def conversation(transcript: dict) -> list[str]:
             if state.get("deleted"):
                 continue
             body = state.get("text") or state.get("caption") or ""
+            if event.get("invoice"):
+                body = f"[invoice: {event['invoice'].get('title', '')} — ⭐{event['invoice'].get('total_amount')}]"
             if event.get("video"):
                 body = f"[video, {event['video']['file_size']} bytes] {body}"
             lines.append("bot    > " + body.replace("\n", "\n         "))

@@ -38,5 +38,7 @@ def test_demo_runs_the_whole_product_with_no_keys(tmp_path):
     assert "seller > [photo] Handmade ceramic mug, 350 ml, matte white glaze" in result.stdout
     assert "[video, 62560 bytes]" in result.stdout
     assert "[🔁 Generate again]" in result.stdout
+    assert "bot    > [invoice: 5 video credits — ⭐50]" in result.stdout
+    assert "bot    > ✅ Payment received: ⭐50 for 5 cr." in result.stdout
     stored = [line for line in result.stdout.splitlines() if line.startswith("video stored at ")]
     assert stored and str(tmp_path / "var" / "storage" / "videos") in stored[0]
