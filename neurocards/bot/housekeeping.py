@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
+
+from .background import running
 
 __all__ = ["sweeping"]
 
@@ -23,13 +24,6 @@ async def _loop(storage, keep_s: float, period_s: float) -> None:
             logger.info("storage sweep removed %d files (%d bytes)", files, freed)
 
 
-@contextlib.asynccontextmanager
-async def sweeping(storage, keep_s: float, period_s: float):
+def sweeping(storage, keep_s: float, period_s: float):
     """Sweep ``storage`` every ``period_s`` while the block runs."""
-    task = asyncio.create_task(_loop(storage, keep_s, period_s))
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    return running(_loop(storage, keep_s, period_s))

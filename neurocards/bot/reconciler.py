@@ -5,12 +5,12 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
 from aiogram import Bot
 
 from ..reconcile import MISMATCH_KINDS, reconcile
+from .background import running
 from .metrics import BotMetrics
 
 __all__ = ["reconciling"]
@@ -33,13 +33,6 @@ async def _loop(bot: Bot, metrics: BotMetrics, period_s: float) -> None:
         await asyncio.sleep(period_s)
 
 
-@contextlib.asynccontextmanager
-async def reconciling(bot: Bot, metrics: BotMetrics, period_s: float):
+def reconciling(bot: Bot, metrics: BotMetrics, period_s: float):
     """Reconcile every ``period_s`` while the block runs."""
-    task = asyncio.create_task(_loop(bot, metrics, period_s))
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    return running(_loop(bot, metrics, period_s))
