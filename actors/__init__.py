@@ -21,6 +21,7 @@ import dramatiq
 from neurocards.broker import pipeline_middleware
 from neurocards.context import Context
 from neurocards.middleware.housekeeping import StorageHousekeeping
+from neurocards.middleware.prompt_delays import PromptDelays
 from neurocards.pipeline import PipelineActors
 from neurocards.settings import load_settings
 
@@ -29,6 +30,7 @@ context = Context(_settings, broker_middleware=pipeline_middleware(_settings))
 broker = context.broker
 broker.add_middleware(StorageHousekeeping(storage=context.storage, keep_s=_settings.storage.keep_days * 86_400,
                                           period_s=_settings.storage.sweep_period_s))
+broker.add_middleware(PromptDelays())  # a message deferred for a rate-limit slot comes back when it frees
 dramatiq.set_broker(broker)
 declare = PipelineActors(broker, _settings.pipeline)
 

@@ -29,17 +29,15 @@ from . import context, declare
 
 _policy = context.settings.pipeline
 
-#: How long to wait for a Telegram send slot (1/s per chat, 30/s overall).
-SEND_SLOT_WAIT_S = 1.0
-
 
 @declare.stage(time_limit_s=_policy.deliver_time_limit_s, max_retries=_policy.delivery_attempts - 1)
 def deliver_video(job_id: str) -> None:
     job = jobs.get_job(job_id)
     if job is None or job.status != JobStatus.DELIVERING:
         return
-    if not try_acquire(*context.budgets.telegram_send(job.chat_id)):
-        declare.defer(delay_s=SEND_SLOT_WAIT_S)
+    slot = try_acquire(*context.budgets.telegram_send(job.chat_id))
+    if not slot:  # back exactly when the chat's and the bot's slots allow
+        declare.defer(delay_s=slot.wait_s)
         return
     delivery_id = current_delivery_id()
     if not jobs.claim(job.id, JobStatus.DELIVERING, Claim.SEND, delivery_id):

@@ -7,6 +7,8 @@ down) for as long as it takes; a seller who blocked the bot is not retried.
 
 from __future__ import annotations
 
+from aiogram.exceptions import TelegramForbiddenError
+
 from neurocards import jobs, users
 from neurocards.budgets import try_acquire
 from neurocards.dispatch import ActorName
@@ -20,9 +22,6 @@ from . import context, declare
 
 _settings = context.settings
 
-#: How long to wait for a Telegram send slot.
-SEND_SLOT_WAIT_S = 1.0
-
 
 @declare.refund_path(time_limit_s=_settings.pipeline.notify_time_limit_s, retry_when=retry_transient(None))
 def notify_failure(job_id: str) -> None:
@@ -31,8 +30,9 @@ def notify_failure(job_id: str) -> None:
         return
     if users.is_blocked(job.user_id):
         return
-    if not try_acquire(*context.budgets.telegram_send(job.chat_id)):
-        declare.defer(delay_s=SEND_SLOT_WAIT_S)
+    slot = try_acquire(*context.budgets.telegram_send(job.chat_id))
+    if not slot:  # back exactly when the chat's and the bot's slots allow
+        declare.defer(delay_s=slot.wait_s)
         return
     delivery_id = current_delivery_id()
     if not jobs.claim(job.id, JobStatus.FAILED, Claim.NOTICE, delivery_id):
@@ -40,6 +40,10 @@ def notify_failure(job_id: str) -> None:
     try:
         with context.metrics.external_call("telegram", "send_failure"):
             on_event_loop(_tell, job)
+    except TelegramForbiddenError:  # blocked since: nobody to tell, and nothing to tell again (the watchdog)
+        jobs.release(job.id, Claim.NOTICE, delivery_id)
+        users.mark_blocked(job.user_id)
+        return
     except BaseException:
         jobs.release(job.id, Claim.NOTICE, delivery_id)
         raise

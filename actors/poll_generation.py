@@ -4,6 +4,10 @@ Polling never blocks a worker thread: each message is one HTTP call.  Messages
 carry the job's poll sequence number; only the message whose number matches
 the job's ``poll_count`` acts, so a duplicate message, or a poll sent early by
 KIE's callback, never starts a second chain.
+
+A job polls with the KIE key that created its task, within that key's poll
+budget.  With ``kie.callback_base_url`` set, KIE's callback makes the poll that
+matters; the scheduled ones are a safety net every ``kie.poll_with_callbacks_s``.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import random
 from neurocards import jobs
 from neurocards.budgets import try_acquire
 from neurocards.clients.kie import TaskStatus
+from neurocards.kie_keys import KeyTrouble
 from neurocards.dispatch import ActorName
 from neurocards.errors import Kind, PipelineError, is_content_policy
 from neurocards.logs import job_logger
@@ -23,10 +28,11 @@ from . import context, declare
 
 _settings = context.settings
 
-#: KIE allows 10 polls/s per key; a poll refused a slot waits a random while (up to
-#: the longest gap between polls), so a thousand jobs in flight spread out instead
-#: of knocking on the budget together.
-POLL_SLOT_MIN_WAIT_S = 1.0
+#: KIE allows 10 polls/s per key; a poll refused a slot comes back when the next
+#: frees plus a random part of ``kie.poll_first_s``: a poll is not urgent, and a
+#: thousand jobs in flight then spread out instead of knocking together.
+#: What KIE says when it could not fetch the uploaded photo (then it is uploaded again).
+IMAGE_UNREACHABLE_WORDS = ("fetch the image", "access limits")
 
 
 @declare.stage(time_limit_s=_settings.pipeline.poll_time_limit_s)
@@ -40,13 +46,23 @@ def poll_generation(job_id: str, seq: int) -> None:
         return
     if job.status != JobStatus.GENERATING or job.poll_count != seq or not job.kie_task_id:
         return
-    if not try_acquire(context.budgets.kie_poll()):
-        declare.defer(delay_s=random.uniform(POLL_SLOT_MIN_WAIT_S, max(POLL_SLOT_MIN_WAIT_S, _settings.kie.poll_max_s)))
+    key = context.kie_keys.known(job.kie_key)
+    slot = try_acquire(context.budgets.kie_poll(key))
+    if not slot:
+        declare.defer(delay_s=slot.wait_s + random.uniform(0, _settings.kie.poll_first_s))
         return
 
-    with context.metrics.external_call("kie", "poll"):
-        status = context.kie.get_task(job.kie_task_id, _settings.kie.model)
     this_poll = (Job.poll_count == seq) & (Job.kie_task_id == job.kie_task_id)
+    model = job.model or _settings.kie.model
+    try:
+        with context.metrics.external_call("kie", "poll"):
+            status = context.kie_keys.call(key, "poll", lambda kie: kie.get_task(job.kie_task_id, model))
+    except KeyTrouble as trouble:
+        if trouble.parked:  # its key can no longer read the task: a new one, with another key
+            _resubmit(job, this_poll, seq, message_id, reason=f"KIE key {key} was parked")
+        else:
+            declare.defer(delay_s=trouble.wait_s)
+        return
     if status.state == "success":
         if jobs.advance(job.id, JobStatus.GENERATING, JobStatus.DOWNLOADING, message_id, where=this_poll,
                         result_url=status.result_url, poll_count=seq + 1):
@@ -59,6 +75,7 @@ def poll_generation(job_id: str, seq: int) -> None:
     elif jobs.update_in_state(job.id, JobStatus.GENERATING, where=this_poll, poll_count=seq + 1,
                               moved_by_message=message_id):
         _schedule_poll(job_id, seq + 1, next_poll_delay_s(job))
+        context.send(ActorName.SHOW_STATUS, job_id)  # the time left moves on: edited if the text changed
 
 
 def _elapsed_s(job: Job) -> float:
@@ -68,6 +85,8 @@ def _elapsed_s(job: Job) -> float:
 def next_poll_delay_s(job: Job) -> float:
     """Sooner at first, then every ``poll_max_s``: a quarter of the time already waited."""
     kie = _settings.kie
+    if kie.callback_base_url:
+        return kie.poll_with_callbacks_s  # the callback makes the poll that matters
     return min(kie.poll_max_s, max(kie.poll_first_s, _elapsed_s(job) / 4))
 
 
@@ -79,6 +98,8 @@ def _on_task_failed(job: Job, status: TaskStatus, this_poll, seq: int, message_i
     detail = f"KIE task {status.task_id} failed: {status.fail_code} {status.fail_message}"
     if is_content_policy(status.fail_message):
         raise PipelineError("content_policy", detail, kind=Kind.USER)
+    if status.fail_code == 451 or any(words in status.fail_message.lower() for words in IMAGE_UNREACHABLE_WORDS):
+        jobs.forget_upload(job.id)  # KIE could not fetch the uploaded photo: the resubmit uploads it again
     _resubmit(job, this_poll, seq, message_id, reason=detail)
 
 

@@ -3,7 +3,10 @@
 Edits are flood-safe: at most one per chat every
 ``telegram.status_edit_interval_s`` (a later edit shows the latest state, so
 edits that would come too soon are put off, not lost), ``retry_after`` is
-honoured, and "message is not modified" is not an error.
+honoured, and "message is not modified" is not an error.  While the job waits
+or films the text carries its queue position and time left
+(:mod:`neurocards.eta`); the polls ask for it again, and it is edited only
+when the text a seller would read has changed.
 """
 
 from __future__ import annotations
@@ -12,10 +15,10 @@ from aiogram.exceptions import TelegramBadRequest
 
 from neurocards import jobs, users
 from neurocards.budgets import try_acquire
-from neurocards.keyboards import again_keyboard
+from neurocards.eta import status_text
+from neurocards.keyboards import status_keyboard
 from neurocards.models import Job, JobStatus
 from neurocards.pipeline import on_event_loop
-from neurocards.status import status_text
 
 from . import context, declare
 
@@ -34,22 +37,24 @@ def show_status(job_id: str) -> None:
     if job is None or job.status_message_id is None or users.is_blocked(job.user_id):
         return
     shown_key = f"neurocards:status-shown:{job.id}"
-    if context.redis.get(shown_key) == job.status.encode():
+    shown = status_text(job, _settings)  # the state, and while it waits or films its ETA
+    if context.redis.get(shown_key) == shown.encode():
         return  # nothing new to show (edits put off earlier all land here)
     budgets = context.budgets
-    if not try_acquire(budgets.status_edit(job.chat_id), *budgets.telegram_send(job.chat_id)):
-        declare.defer(delay_s=_settings.telegram.status_edit_interval_s)
+    slot = try_acquire(budgets.status_edit(job.chat_id), *budgets.telegram_send(job.chat_id))
+    if not slot:  # put off, exactly until the edit may go (it then shows the latest state)
+        declare.defer(delay_s=slot.wait_s)
         return
     with context.metrics.external_call("telegram", "edit_status"):
-        on_event_loop(_edit, job)
-    context.redis.set(shown_key, job.status, ex=SHOWN_TTL_S)
+        on_event_loop(_edit, job, shown)
+    context.redis.set(shown_key, shown, ex=SHOWN_TTL_S)
 
 
-async def _edit(job: Job) -> None:
-    keyboard = again_keyboard(job.language, job.id) if job.status != JobStatus.FAILED else None
+async def _edit(job: Job, shown: str) -> None:
+    keyboard = status_keyboard(job.language, job.id) if job.status != JobStatus.FAILED else None
     try:
         await context.telegram_bot().edit_message_text(
-            chat_id=job.chat_id, message_id=job.status_message_id, text=status_text(job), reply_markup=keyboard
+            chat_id=job.chat_id, message_id=job.status_message_id, text=shown, reply_markup=keyboard
         )
     except TelegramBadRequest as exc:
         if not any(harmless in exc.message for harmless in HARMLESS_EDIT_ERRORS):

@@ -3,6 +3,13 @@
 Creating a task costs money at KIE, so it happens once per attempt: the Redis
 delivery that claims ``submit_claim`` is the only one that creates, and the
 claim is given back when the create fails, for the retry to take.
+
+The photo goes to KIE's file API once per job (its URL is kept on the job and
+reused by resubmits and retries while valid), *before* a create slot is taken,
+so the slot is spent on the create alone.  The create takes a slot from one of
+KIE's keys (:mod:`neurocards.kie_keys`); with none free the message comes back
+exactly when the soonest frees, and the job remembers the key that created its
+task, for its polls.
 """
 
 from __future__ import annotations
@@ -10,10 +17,11 @@ from __future__ import annotations
 import random
 
 from neurocards import jobs
-from neurocards.budgets import try_acquire
 from neurocards.dispatch import ActorName
 from neurocards.errors import PipelineError
+from neurocards.formats import filmed_as
 from neurocards.jobs import Claim
+from neurocards.kie_keys import KeyTrouble
 from neurocards.media import local_photo
 from neurocards.models import Job, JobStatus, utcnow
 from neurocards.pipeline import current_delivery_id, current_message_id
@@ -23,9 +31,9 @@ from . import context, declare
 
 _settings = context.settings
 
-#: KIE allows 20 creates per 10 s; a submit refused a slot waits a random part of
-#: that window, so many jobs do not retry the budget in lockstep.
-CREATE_WINDOW_S = 10.0
+#: Added to the exact wait for a create slot, so jobs waiting for the same slot
+#: do not all come back in the same millisecond.
+SLOT_JITTER_S = 0.05
 
 
 @declare.stage(time_limit_s=_settings.pipeline.submit_time_limit_s)
@@ -42,13 +50,18 @@ def submit_generation(job_id: str) -> None:
     delivery_id = current_delivery_id()
     if not jobs.claim(job.id, JobStatus.GENERATING, Claim.SUBMIT, delivery_id, where=Job.kie_task_id == ""):
         return  # another delivery of this job's submit holds the claim
-    if not try_acquire(context.budgets.kie_create()):
-        jobs.release(job.id, Claim.SUBMIT, delivery_id)
-        declare.defer(delay_s=random.uniform(1.0, CREATE_WINDOW_S))
-        return
-
     try:
-        task_id = _create_task(job)
+        image_url = _uploaded_photo(job)
+        key, slot = context.kie_keys.create_slot()
+        if not slot:
+            jobs.release(job.id, Claim.SUBMIT, delivery_id)
+            declare.defer(delay_s=slot.wait_s + random.uniform(0, SLOT_JITTER_S))
+            return
+        task_id = _create_task(job, key, image_url)
+    except KeyTrouble as trouble:  # a 429 (its key's budget now paused) or a parked key: soon, another slot
+        jobs.release(job.id, Claim.SUBMIT, delivery_id)
+        declare.defer(delay_s=trouble.wait_s + random.uniform(0, SLOT_JITTER_S))
+        return
     except BaseException:  # give the claim back, so this message's retry can take it
         jobs.release(job.id, Claim.SUBMIT, delivery_id)
         raise
@@ -57,6 +70,7 @@ def submit_generation(job_id: str) -> None:
         JobStatus.GENERATING,
         where=Job.submit_claim == delivery_id,
         kie_task_id=task_id,
+        kie_key=key,
         submit_claim="",
         kie_attempts=Job.kie_attempts + 1,
         kie_submitted_at=utcnow(),
@@ -67,24 +81,35 @@ def submit_generation(job_id: str) -> None:
 
 
 def _schedule_first_poll(job: Job) -> None:
-    context.send(ActorName.POLL_GENERATION, str(job.id), job.poll_count, delay_s=_settings.kie.poll_first_s)
+    kie = _settings.kie
+    first_s = kie.poll_with_callbacks_s if kie.callback_base_url else kie.poll_first_s  # KIE rings first
+    context.send(ActorName.POLL_GENERATION, str(job.id), job.poll_count, delay_s=first_s)
 
 
-def _create_task(job: Job) -> str:
-    """Upload the seller's photo to KIE's file API (the Telegram file URL holds the
-    bot token and never leaves us), then create the task."""
+def _uploaded_photo(job: Job) -> str:
+    """The seller's photo in KIE's file store (the Telegram file URL holds the bot
+    token and never leaves us): uploaded once per job, then reused while valid."""
+    image_url = jobs.uploaded_image(job)
+    if image_url:
+        return image_url
     photo = local_photo(context, job)
+    keys = context.kie_keys
     with context.metrics.external_call("kie", "upload"):
-        image_url = context.kie.upload_image(photo.read_bytes(), f"{job.id}{photo.suffix or '.jpg'}",
-                                             photo_mime_type(photo))
+        image_url = keys.call(keys.upload_key(), "upload", lambda kie: kie.upload_image(
+            photo.read_bytes(), f"{job.id}{photo.suffix or '.jpg'}", photo_mime_type(photo)))
+    jobs.remember_upload(job.id, image_url, _settings.kie.upload_valid_s)
+    return image_url
+
+
+def _create_task(job: Job, key: str, image_url: str) -> str:
     with context.metrics.external_call("kie", "create"):
-        return context.kie.create_task(
-            model=_settings.kie.model,
+        return context.kie_keys.call(key, "create", lambda kie: kie.create_task(
+            model=job.model or _settings.kie.model,  # the job's tier (issue 14)
             prompt=job.prompt,
             image_url=image_url,
-            aspect_ratio=_settings.kie.aspect_ratio,
+            aspect_ratio=filmed_as(job.aspect_ratio or _settings.kie.aspect_ratio),  # 1:1 is filmed 9:16
             callback_url=callback_url(job),
-        )
+        ))
 
 
 def callback_url(job: Job) -> str | None:

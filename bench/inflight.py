@@ -9,7 +9,9 @@ ended.  Prints figures, asserts nothing:
 - KIE API calls and calls per second, by endpoint;
 - the lag from "KIE ready" (the task's completion at the stand-in) to "video in
   the chat" (the job marked done after the send), p50/p95/max;
-- how many jobs ended done / failed, and the wall time.
+- how many jobs ended done / failed, and the wall time;
+- KIE poll calls per job and 429s (creates refused by KIE's own window);
+- the worker's CPU seconds per job.
 
     python bench/inflight.py --jobs 1000 --generation-s 60
     python bench/inflight.py --jobs 1000 --generation-s 60 --callbacks
@@ -35,6 +37,7 @@ sys.path.insert(0, str(ROOT))
 import httpx  # noqa: E402
 import redis  # noqa: E402
 
+from bench.support import TreeSampler  # noqa: E402
 from tests.services import RedisServer  # noqa: E402
 from tests.stack import Stack  # noqa: E402
 
@@ -138,15 +141,18 @@ def main() -> int:
         stack.start_bot()
     sampler = Sampler(worker.pid, redis_server.url)
     sampler.start()
+    cpu = TreeSampler(worker.pid)
+    cpu.start()
     try:
-        return run(stack, args, sampler)
+        return run(stack, context, args, sampler, cpu)
     finally:
         sampler.stopped.set()
+        cpu.stop()
         stack.close()
         redis_server.stop()
 
 
-def run(stack: Stack, args, sampler: Sampler) -> int:
+def run(stack: Stack, context, args, sampler: Sampler, cpu: TreeSampler) -> int:
     from neurocards.models import ACTIVE_STATUSES, Job
 
     started = time.monotonic()
@@ -176,10 +182,16 @@ def run(stack: Stack, args, sampler: Sampler) -> int:
     print(f"ended: done {len(done)}, failed {len(jobs) - len(done)}; wall time {wall_s:.0f} s")
     print(f"worker RSS peak: {sampler.rss_peak_kb / 1024:.0f} MiB; Redis used_memory peak: "
           f"{sampler.redis_peak / 1024 / 1024:.1f} MiB")
+    worker_cpu_s = cpu.cpu_s()
     total_calls = sum(api_calls.values())
     print(f"KIE API calls: {total_calls} ({total_calls / wall_s:.2f}/s average)")
     for name, n in sorted(api_calls.items()):
         print(f"  {name}: {n}")
+    polls = sum(n for name, n in api_calls.items() if "record" in name.lower())
+    creates = sum(n for name, n in api_calls.items() if "generate" in name or "createTask" in name)
+    print(f"KIE creates refused with 429: {creates - len(tasks)}")
+    print(f"KIE polls per job: {polls / max(1, len(jobs)):.2f}; KIE tasks created {len(tasks)} for {len(jobs)} jobs; "
+          f"worker CPU {worker_cpu_s:.0f} s ({worker_cpu_s / max(1, len(jobs)):.2f} CPU-s per job)")
     if lags:
         print(f"lag KIE ready -> video in chat: p50 {statistics.median(lags):.1f} s, "
               f"p95 {percentile(lags, 95):.1f} s, max {max(lags):.1f} s")

@@ -1,8 +1,13 @@
 """The ledger invariants of DESIGN §4, checked against the database.
 
 - every seller's balance equals the sum of their ledger amounts;
-- every failed job has exactly one refund; no done job has one;
+- every failed job has exactly one refund; no done job has one (the pipeline's
+  ``refund``: an operator's ``goodwill_refund`` of a delivered job, after
+  "Report a problem", is its own kind — once per job, only for a done job,
+  only with the report that asked for it);
 - no job has two debits, and no refund gives back more than was debited;
+- every resolved report did what it says: a refunded one has its goodwill
+  refund, a re-run one a job made free of charge;
 - every purchase matches one Stars payment (same seller, same credits), every
   paid payment was credited once, and a refunded payment took back exactly
   what it bought (a paid one nothing).
@@ -12,7 +17,7 @@ from __future__ import annotations
 
 from peewee import JOIN, fn
 
-from .models import Job, JobStatus, LedgerEntry, LedgerKind, Payment, PaymentStatus, User
+from .models import Job, JobStatus, LedgerEntry, LedgerKind, Payment, PaymentStatus, Report, ReportStatus, User
 
 __all__ = ["audit"]
 
@@ -24,6 +29,7 @@ def audit() -> dict:
     problems += _refund_problems()
     problems += _debit_problems()
     problems += _payment_problems()
+    problems += _goodwill_problems()
     return {
         "ok": not problems,
         "checked": {"users": User.select().count(), "jobs": Job.select().count(),
@@ -69,7 +75,9 @@ def _refund_problems() -> list[dict]:
             problems.append({"problem": "failed_job_refunds", "job": str(job.id), "user": job.user_id, "refunds": n_refunds})
         if job.status == JobStatus.DONE and n_refunds:
             problems.append({"problem": "done_job_refunded", "job": str(job.id), "user": job.user_id, "refunds": n_refunds})
-    for job_id, (_, refunded) in refunds.items():
+    goodwill = {str(row.job_id): row.total for row in _count_by_job(LedgerKind.GOODWILL_REFUND)}
+    for job_id in refunds.keys() | goodwill.keys():
+        refunded = refunds.get(job_id, (0, 0))[1] + goodwill.get(job_id, 0)
         debited = -debits.get(job_id, (0, 0))[1]
         if refunded > debited:
             problems.append({"problem": "refund_exceeds_debit", "job": job_id, "refunded": refunded, "debited": debited})
@@ -106,4 +114,35 @@ def _payment_problems() -> list[dict]:
         if taken_back.get(charge, 0) != expected:
             problems.append({"problem": "refund_mismatch", "charge": charge, "taken_back": taken_back.get(charge, 0),
                              "expected": expected})
+    return problems
+
+
+def _goodwill_problems() -> list[dict]:
+    """Operators' refunds of delivered jobs, and what resolved reports say they did."""
+    problems = []
+    goodwill = (
+        LedgerEntry.select(LedgerEntry.job, Job.status, fn.COUNT(LedgerEntry.id).alias("n"))
+        .join(Job, on=(LedgerEntry.job == Job.id))
+        .where(LedgerEntry.kind == LedgerKind.GOODWILL_REFUND)
+        .group_by(LedgerEntry.job, Job.status)
+    )
+    rows, statuses = {}, {}
+    for row in goodwill.objects():
+        rows[str(row.job_id)], statuses[str(row.job_id)] = row.n, row.status
+    refunded_reports = {str(report.job_id) for report in
+                        Report.select(Report.job).where(Report.status == ReportStatus.REFUNDED)}
+    for job_id, n in rows.items():
+        if n > 1:
+            problems.append({"problem": "goodwill_refunded_twice", "job": job_id, "refunds": n})
+        if statuses.get(job_id) != JobStatus.DONE:
+            problems.append({"problem": "goodwill_refund_of_undelivered_job", "job": job_id,
+                             "status": statuses.get(job_id)})
+        if job_id not in refunded_reports:
+            problems.append({"problem": "goodwill_refund_without_report", "job": job_id})
+    for job_id in refunded_reports - rows.keys():
+        problems.append({"problem": "refunded_report_without_refund", "job": job_id})
+    for report in Report.select().where(Report.status == ReportStatus.RERUN):
+        debit = LedgerEntry.get_or_none(LedgerEntry.key == f"debit:{report.rerun_job_id}")
+        if report.rerun_job_id is None or debit is None or debit.amount != 0:
+            problems.append({"problem": "rerun_not_free", "report": report.id, "job": str(report.rerun_job_id)})
     return problems

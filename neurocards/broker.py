@@ -4,7 +4,9 @@ messages a killed worker held come back in about a minute, not "eventually"."""
 from __future__ import annotations
 
 from dramatiq.brokers.redis import RedisBroker
-from dramatiq.middleware import AsyncIO, CurrentMessage, default_middleware
+from dramatiq.middleware import CurrentMessage, default_middleware
+
+from .redis_clients import reconnecting_client
 
 __all__ = ["build_broker", "pipeline_middleware"]
 
@@ -13,16 +15,27 @@ def pipeline_middleware(settings) -> list:
     """Dramatiq's defaults plus what the pipeline relies on (the worker's broker)."""
     from .logs import secrets_of
     from .metrics import prepare_worker_environment
-    from .middleware import DatabaseConnections, DeadLetterRefunds, ExposedPrometheus, RecordFailures, WorkerLogging
+    from .middleware import (
+        DaemonAsyncIO,
+        DatabaseConnections,
+        DeadLetterRefunds,
+        ExpectedFailures,
+        ExposedPrometheus,
+        OneStopSignal,
+        RecordFailures,
+        WorkerLogging,
+    )
 
     prepare_worker_environment(settings)  # before prometheus_client is first imported
     return [
         *(middleware() for middleware in default_middleware),
         WorkerLogging(secrets=secrets_of(settings)),
         CurrentMessage(),
-        AsyncIO(),
+        DaemonAsyncIO(),
+        OneStopSignal(),
         ExposedPrometheus(host=settings.metrics.host, port=settings.metrics.worker_port),
         DatabaseConnections(),
+        ExpectedFailures(),
         RecordFailures(),
         DeadLetterRefunds(),
     ]
@@ -40,9 +53,13 @@ def build_broker(
     ``worker.heartbeat_timeout_s``, is 30 s).  ``maintenance_chance`` is how many
     broker commands in a million also sweep dead workers' messages: Dramatiq's
     default (1,000) can leave a quiet queue unswept for many minutes.
+
+    Its client survives a Redis restart (:mod:`neurocards.redis_clients`):
+    Dramatiq restarts a consumer that lost its connection, but an enqueue — the
+    bot starting a job — would fail once on each stale pooled connection.
     """
     return RedisBroker(
-        url=redis_url,
+        client=reconnecting_client(redis_url),
         heartbeat_timeout=int(heartbeat_timeout_s * 1000),
         maintenance_chance=maintenance_chance,
         middleware=middleware,

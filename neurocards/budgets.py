@@ -1,63 +1,183 @@
-"""The real services' limits as budgets shared by every process through Redis
-(Dramatiq's rate limiters): KIE creates <= 20 per 10 s and polls <= 10/s per
-key (API_FACTS §1.8), Telegram ~30 sends/s overall and ~1/s per chat (§3.2).
+"""The real services' limits as budgets shared by every process and host through
+Redis (DESIGN §14), kept exactly by :mod:`neurocards.limiter`:
 
-One :class:`Budgets` per process, built by its context from the settings.
+- KIE, per API key (API_FACTS §1.8): creates ``kie.create_limit`` in any
+  ``kie.create_window_s`` (20 / 10 s, KIE's own sliding window) and polls
+  ``kie.poll_per_s`` (10 / s), each window stretched by ``kie.rate_margin_s``
+  so that a request's trip to KIE never lands it inside KIE's window;
+- Telegram, per bot token (§3.2): ``telegram.messages_per_s`` (~30 / s) over all
+  chats and ``telegram.chat_messages_per_s`` (~1 / s) per chat — the bot's
+  replies and the workers' edits and sends alike — plus at most one status
+  edit per chat every ``telegram.status_edit_interval_s``.  Bulk messages
+  (broadcasts, :meth:`Budgets.telegram_bulk`) take the overall budget only when
+  it leaves a share to sellers' own chats, so a seller never waits behind one.
+
+A process with no slot waits (the bot) or reschedules its message (the
+actors) for exactly the wait :func:`try_acquire` answers; a 429 that still
+comes pauses that budget for everyone (:meth:`Budgets.pause`,
+:meth:`Budgets.telegram_rate_limited`).  One :class:`Budgets` per process,
+built by its context.
 """
 
 from __future__ import annotations
 
-from dramatiq.rate_limits import WindowRateLimiter
-from dramatiq.rate_limits.backends import RedisBackend
+import time
 
-__all__ = ["Budgets", "try_acquire"]
+from .limiter import PREFIX, Limit, Limiter, Slot
+
+__all__ = ["Budgets", "try_acquire", "Slot", "Limit"]
+
+#: Telegram tolerates short bursts in a chat ("then 429"); two at once, then the rate.
+CHAT_BURST = 2
+#: Messages over all chats that may go at once before the overall rate applies;
+#: well under the ~30 Telegram lets through, which absorbs the trip's jitter.
+GLOBAL_BURST = 10
+#: Of that burst, what bulk messages leave to sellers' own chats.
+BULK_RESERVE = 6
+#: A 429 from Telegram in this many different chats within a second is the
+#: bot's overall limit, not one chat's: the overall budget is paused too.
+CHATS_FOR_GLOBAL_PAUSE = 2
+#: Connections of one event loop's budget client: more waiters queue for one.
+ASYNC_CONNECTIONS = 32
 
 
 class Budgets:
-    """The limiters every process takes from before calling a limited service."""
+    """The limits every process takes from before calling a limited service."""
 
-    def __init__(self, redis, *, chat_messages_per_s: int = 1, status_edit_interval_s: float = 3.0) -> None:
-        self.backend = RedisBackend(client=redis)
+    def __init__(
+        self,
+        limiter: Limiter,
+        *,
+        kie_create_limit: int = 20,
+        kie_create_window_s: float = 10.0,
+        kie_poll_per_s: float = 10.0,
+        kie_margin_s: float = 0.25,
+        messages_per_s: float = 30.0,
+        chat_messages_per_s: float = 1.0,
+        status_edit_interval_s: float = 3.0,
+        bulk_per_s: float = 10.0,
+    ) -> None:
+        self.limiter = limiter
+        self.kie_create_limit = kie_create_limit
+        self.kie_create_window_s = kie_create_window_s + kie_margin_s
+        self.kie_poll_limit = round(kie_poll_per_s)
+        self.kie_poll_window_s = 1.0 + kie_margin_s
+        self.messages_per_s = messages_per_s
         self.chat_messages_per_s = chat_messages_per_s
-        self.status_edit_window_s = max(1, round(status_edit_interval_s))
-        self._kie_create = WindowRateLimiter(self.backend, "kie-create", limit=20, window=10)
-        self._kie_poll = WindowRateLimiter(self.backend, "kie-poll", limit=10, window=1)
-        self._telegram_global = WindowRateLimiter(self.backend, "tg-send", limit=30, window=1)
+        self.status_edit_interval_s = status_edit_interval_s
+        self.bulk_per_s = bulk_per_s
 
     @classmethod
     def from_settings(cls, settings, redis) -> Budgets:
-        """Budgets on ``redis`` (a synchronous client) with the configured chat limits."""
+        """Budgets on ``redis`` (a synchronous client; coroutines get clients of their own)."""
+        kie, telegram = settings.kie, settings.telegram
         return cls(
-            redis,
-            chat_messages_per_s=settings.telegram.chat_messages_per_s,
-            status_edit_interval_s=settings.telegram.status_edit_interval_s,
+            Limiter(redis, async_redis_factory=lambda: waiting_async_client(settings.redis_url)),
+            kie_create_limit=kie.create_limit,
+            kie_create_window_s=kie.create_window_s,
+            kie_poll_per_s=kie.poll_per_s,
+            kie_margin_s=kie.rate_margin_s,
+            messages_per_s=telegram.messages_per_s,
+            chat_messages_per_s=telegram.chat_messages_per_s,
+            status_edit_interval_s=telegram.status_edit_interval_s,
+            bulk_per_s=telegram.broadcast_per_s,
         )
 
-    def kie_create(self) -> WindowRateLimiter:
-        return self._kie_create
+    # -- KIE, per API key (a key's fingerprint; "" for the only one) ------------
 
-    def kie_poll(self) -> WindowRateLimiter:
-        return self._kie_poll
+    def kie_create(self, key: str = "") -> Limit | None:
+        if self.kie_create_limit <= 0:
+            return None  # lifted (benchmarks)
+        return self.limiter.window(_named("kie-create", key), self.kie_create_limit, self.kie_create_window_s)
 
-    def telegram_global(self) -> WindowRateLimiter:
-        return self._telegram_global
+    def kie_poll(self, key: str = "") -> Limit | None:
+        if self.kie_poll_limit <= 0:
+            return None
+        return self.limiter.window(_named("kie-poll", key), self.kie_poll_limit, self.kie_poll_window_s)
 
-    def telegram_chat(self, chat_id: int) -> WindowRateLimiter:
-        return WindowRateLimiter(self.backend, f"tg-chat:{chat_id}", limit=self.chat_messages_per_s, window=1)
+    # -- Telegram -----------------------------------------------------------------
 
-    def status_edit(self, chat_id: int) -> WindowRateLimiter:
+    def telegram_global(self) -> Limit | None:
+        if self.messages_per_s <= 0:
+            return None
+        return self.limiter.rate("tg-send", self.messages_per_s, burst=GLOBAL_BURST)
+
+    def telegram_chat(self, chat_id: int | str | None) -> Limit | None:
+        """One chat's budget (None for a message in no chat: an inline message's edit)."""
+        if chat_id is None:
+            return None
+        return self.limiter.rate(f"tg-chat:{chat_id}", self.chat_messages_per_s, burst=CHAT_BURST)
+
+    def status_edit(self, chat_id: int) -> Limit | None:
         """At most one status-message edit per chat every ``status_edit_interval_s``."""
-        return WindowRateLimiter(self.backend, f"tg-status:{chat_id}", limit=1, window=self.status_edit_window_s)
+        if self.status_edit_interval_s <= 0:
+            return None
+        return self.limiter.rate(f"tg-status:{chat_id}", 1 / self.status_edit_interval_s)
 
-    def telegram_send(self, chat_id: int) -> tuple[WindowRateLimiter, ...]:
+    def telegram_send(self, chat_id: int) -> tuple[Limit | None, ...]:
         """What one message to ``chat_id`` takes: the chat's slot and the bot's."""
         return self.telegram_chat(chat_id), self.telegram_global()
 
+    def telegram_bulk(self, chat_id: int) -> tuple[Limit | None, ...]:
+        """What one bulk message (a broadcast) to ``chat_id`` takes: the chat's slot,
+        the bulk pace (``telegram.broadcast_per_s``) and the bot's overall slot
+        only while that leaves :data:`BULK_RESERVE` of its burst to sellers."""
+        overall = None
+        if self.messages_per_s > 0:
+            overall = self.limiter.rate("tg-send", self.messages_per_s, burst=GLOBAL_BURST, reserve=BULK_RESERVE)
+        return self.telegram_chat(chat_id), self.limiter.rate("tg-bulk", self.bulk_per_s), overall
 
-def try_acquire(*limiters: WindowRateLimiter) -> bool:
-    """Take one slot from each limiter in turn; False at the first that refuses."""
-    for limiter in limiters:
-        with limiter.acquire(raise_on_failure=False) as acquired:
-            if not acquired:
-                return False
-    return True
+    # -- 429s that came anyway ----------------------------------------------------
+
+    def pause(self, limit: Limit | None, seconds: float) -> None:
+        """Nobody takes from ``limit`` for ``seconds``: the service said so."""
+        if limit is not None and seconds > 0:
+            self.limiter.pause(limit, seconds)
+
+    async def telegram_rate_limited(self, chat_id: int | str | None, retry_after_s: float) -> None:
+        """Telegram answered 429 for a message to ``chat_id``: that chat waits
+        ``retry_after_s`` for everyone; when several chats met a 429 within a
+        second, the bot's overall budget waits too (it does not say which limit)."""
+        limiter = self.limiter
+        overall = self.telegram_global()
+        if chat_id is None:
+            if overall is not None:
+                await limiter.pause_async(overall, retry_after_s)
+            return
+        await limiter.pause_async(self.telegram_chat(chat_id), retry_after_s)
+        client = limiter.async_client()
+        key = f"{PREFIX}tg-429-chats:{int(time.time())}"
+        async with client.pipeline(transaction=True) as pipe:
+            _, chats, _ = await pipe.sadd(key, str(chat_id)).scard(key).expire(key, 3).execute()
+        if chats >= CHATS_FOR_GLOBAL_PAUSE and overall is not None:
+            await limiter.pause_async(overall, retry_after_s)
+
+
+def waiting_async_client(url: str):
+    """An asyncio Redis client whose pool waits for a free connection rather than
+    refusing the 101st (redis-py's default), retrying over a restart like
+    :mod:`neurocards.redis_clients`' clients."""
+    import redis.asyncio
+    from redis.asyncio.retry import Retry
+    from redis.backoff import ExponentialWithJitterBackoff
+
+    from .redis_clients import BACKOFF_BASE_S, BACKOFF_CAP_S, RETRIES
+
+    pool = redis.asyncio.BlockingConnectionPool.from_url(
+        url, max_connections=ASYNC_CONNECTIONS, timeout=None,
+        retry=Retry(ExponentialWithJitterBackoff(base=BACKOFF_BASE_S, cap=BACKOFF_CAP_S), RETRIES))
+    return redis.asyncio.Redis.from_pool(pool)
+
+
+
+def _named(budget: str, key: str) -> str:
+    return f"{budget}:{key}" if key else budget
+
+
+def try_acquire(*limits: Limit | None) -> Slot:
+    """Take one slot from every limit, or none: a granted (truthy) :class:`Slot`,
+    or a refused one saying how long until it could be (``wait_s``)."""
+    present = [limit for limit in limits if limit is not None]
+    if not present:
+        return Slot()
+    return present[0].limiter.take(present)

@@ -178,7 +178,8 @@ def cmd_watchdog(settings, args) -> int:
     for variable in ("PROMETHEUS_MULTIPROC_DIR", "prometheus_multiproc_dir", "dramatiq_prom_db"):
         os.environ.pop(variable, None)  # its metrics are its own, not the workers' shared folder's
     from .context import Context
-    from .watchdog import WatchdogMetrics, run
+    from .watchdog import run
+    from .watchdog_metrics import WatchdogMetrics
 
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):

@@ -61,6 +61,13 @@ class Context:
         )
 
     @functools.cached_property
+    def kie_keys(self):
+        """KIE's key pool: a client and budgets per key, parked keys skipped (:mod:`neurocards.kie_keys`)."""
+        from .kie_keys import KieKeys
+
+        return KieKeys.from_settings(self.settings, self.budgets, self.redis)
+
+    @functools.cached_property
     def prompt_writer(self):
         from .clients.prompt_writer import PromptWriter
 
@@ -113,7 +120,7 @@ class Context:
         loop = asyncio.get_running_loop()
         bot = self._bots.get(loop)
         if bot is None:
-            bot = self._bots[loop] = create_bot(self.settings)
+            bot = self._bots[loop] = create_bot(self.settings, budgets=self.budgets)
         return bot
 
     # -- the end --------------------------------------------------------------

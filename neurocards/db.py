@@ -3,6 +3,15 @@
 Models bind to :data:`database`, a proxy initialised once per process by
 :func:`init_database`.  SQLite opens every transaction with ``BEGIN IMMEDIATE``
 so that concurrent writers queue on the lock instead of failing half-way.
+
+PostgreSQL connections survive a server restart: peewee keeps one connection
+per thread and never notices that the server closed it, so each thread of a
+process (eight worker threads, the bot's thread pool) would fail once on its
+dead connection — enough failures to spend a message's retries.  With peewee's
+:class:`~playhouse.shortcuts.ReconnectMixin`, a statement that meets a closed
+connection outside a transaction (a ``BEGIN`` included) reconnects and runs
+once more; inside a transaction the error goes up, and the transaction's retry
+reconnects at its ``BEGIN``.
 """
 
 from __future__ import annotations
@@ -11,10 +20,12 @@ import logging
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from peewee import Database, DatabaseProxy, PostgresqlDatabase, SqliteDatabase
-from playhouse.db_url import connect as connect_url
+from peewee import Database, DatabaseProxy, InterfaceError, OperationalError, PostgresqlDatabase, SqliteDatabase
+from playhouse.db_url import parse as parse_url
+from playhouse.shortcuts import ReconnectMixin
 
-__all__ = ["database", "init_database", "close_database", "forget_connection", "is_postgres", "redact_url"]
+__all__ = ["database", "init_database", "close_database", "forget_connection", "is_postgres", "redact_url",
+           "ReconnectingPostgresqlDatabase"]
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +42,20 @@ SQLITE_PRAGMAS = {
 }
 
 
+class ReconnectingPostgresqlDatabase(ReconnectMixin, PostgresqlDatabase):
+    """PostgreSQL that reconnects when the server closed the connection (a restart,
+    a fail-over, an idle timeout), by psycopg2's messages for it."""
+
+    reconnect_errors = (
+        (OperationalError, "server closed the connection unexpectedly"),
+        (OperationalError, "terminating connection"),  # "due to administrator command": a fast shutdown
+        (OperationalError, "could not receive data from server"),
+        (OperationalError, "ssl connection has been closed unexpectedly"),
+        (OperationalError, "no connection to the server"),
+        (InterfaceError, "connection already closed"),
+    )
+
+
 def connect(url: str, *, busy_timeout_s: float = SQLITE_BUSY_TIMEOUT_S) -> Database:
     """Open (lazily) the database named by ``url``."""
     if url.startswith("sqlite:///"):
@@ -45,7 +70,7 @@ def connect(url: str, *, busy_timeout_s: float = SQLITE_BUSY_TIMEOUT_S) -> Datab
         )
     if url.startswith("postgres://"):
         url = "postgresql://" + url[len("postgres://"):]
-    return connect_url(url, autorollback=False)
+    return ReconnectingPostgresqlDatabase(**parse_url(url))
 
 
 def init_database(url: str, *, busy_timeout_s: float = SQLITE_BUSY_TIMEOUT_S) -> Database:

@@ -8,6 +8,10 @@ records ``moved_by_message``, the id of the message that made it.  Dramatiq deli
 at least once, so an actor that finds the job already moved *by its own
 message* knows it was interrupted after the update and before sending the next
 message, and sends it again; a job moved by any other message is left alone.
+
+``updated_at`` is stamped by every write here (claims included): it is a job's
+last sign of life, which the watchdog (:mod:`neurocards.watchdog`) reads to
+find jobs whose messages were lost, and marks with :func:`take_for_rescue`.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import uuid
 from . import credits
 from .db import database, is_postgres
 from .errors import Failure
-from .models import ACTIVE_STATUSES, STATUS_ORDER, Job, JobStatus, User, utcnow
+from .models import ACTIVE_STATUSES, STATUS_ORDER, Job, JobStatus, LedgerKind, User, utcnow
 
 __all__ = [
     "TooManyJobsInFlight",
@@ -33,12 +37,17 @@ __all__ = [
     "claim",
     "release",
     "fail_job",
+    "fail_stuck",
+    "take_for_rescue",
     "mark_failure_notified",
     "set_status_message",
     "jobs_in_flight",
     "recent_jobs",
     "stage_stamps",
     "stage_durations",
+    "uploaded_image",
+    "remember_upload",
+    "forget_upload",
 ]
 
 
@@ -90,13 +99,21 @@ def start_job(
     photo_file_id: str = "",
     parent: Job | None = None,
     job_id: uuid.UUID | None = None,
+    tier: str = "",
+    model: str = "",
+    aspect_ratio: str = "",
+    debit_reason: str = "",
 ) -> tuple[Job, bool]:
     """Create a job and debit its price in one transaction; return it and
     whether this call created it.
 
     Raises :class:`credits.InsufficientCredits` or :class:`TooManyJobsInFlight`
     with nothing written.  ``job_id`` makes a retried start idempotent: the
-    job already created under that id is returned as it is.
+    job already created under that id is returned as it is.  The job records
+    what it is made in (``tier``, ``model``, ``aspect_ratio``: see
+    :mod:`neurocards.formats`) and the ``price`` debited — 0 for an operator's
+    free re-run, whose zero debit still marks the job's ledger trail, with
+    ``debit_reason`` saying who and why.
     """
     job_id = job_id or uuid.uuid4()
     with database.atomic():
@@ -118,8 +135,15 @@ def start_job(
             photo_file_id=photo_file_id,
             parent=parent,
             callback_secret=secrets.token_urlsafe(24),
+            tier=tier,
+            model=model,
+            aspect_ratio=aspect_ratio,
+            price=price,
         )
-        credits.debit_job(job, price)
+        if debit_reason:
+            credits.move(user_id, -price, LedgerKind.DEBIT, f"debit:{job.id}", job=job, reason=debit_reason)
+        else:
+            credits.debit_job(job, price)
     return job, True
 
 
@@ -157,13 +181,15 @@ def claim(job_id, status: JobStatus, what: Claim, delivery_id: str, where=None) 
     duplicate message finds the claim taken and does nothing, while a
     redelivery of the claiming message after a crash (same delivery id)
     passes.  A failed attempt gives the claim back with :func:`release`, so its
-    retry can take it.
+    retry can take it.  Taking a claim stamps ``updated_at``: a claim is only
+    ever as old as the job's last write, which is how the watchdog tells a claim
+    whose holder is gone (:func:`take_for_rescue`).
     """
     column = getattr(Job, what.value)
     condition = (Job.id == job_id) & (Job.status == status) & column.in_(("", delivery_id))
     if where is not None:
         condition &= where
-    return Job.update({column: delivery_id}).where(condition).execute() == 1
+    return Job.update({column: delivery_id, Job.updated_at: utcnow()}).where(condition).execute() == 1
 
 
 def release(job_id, what: Claim, delivery_id: str) -> None:
@@ -183,6 +209,17 @@ def fail_job(job_id, failure: Failure) -> credits.Movement | None:
     The refund when this call failed the job; None when the job had already
     ended (done or failed), in which case nothing changes.
     """
+    return _fail(job_id, failure, Job.status.in_(ACTIVE_STATUSES))
+
+
+def fail_stuck(job_id, status: JobStatus, seen_at: dt.datetime, failure: Failure) -> credits.Movement | None:
+    """:func:`fail_job` for the watchdog: only while the job is still in ``status``
+    and unwritten since ``seen_at`` (its ``updated_at`` when found stuck), so a
+    job that moved meanwhile — a video on its way, say — is left alone."""
+    return _fail(job_id, failure, (Job.status == status) & (Job.updated_at == seen_at))
+
+
+def _fail(job_id, failure: Failure, condition) -> credits.Movement | None:
     with database.atomic():
         moved = (
             Job.update(
@@ -190,12 +227,24 @@ def fail_job(job_id, failure: Failure) -> credits.Movement | None:
                 error_class=failure.error_class,
                 error_detail=failure.detail[:2000],
             )
-            .where((Job.id == job_id) & Job.status.in_(ACTIVE_STATUSES))
+            .where((Job.id == job_id) & condition)
             .execute()
         )
         if not moved:
             return None
         return credits.refund_job(job_id, reason=failure.error_class)
+
+
+def take_for_rescue(job_id, status: JobStatus, seen_at: dt.datetime, clear: tuple[Claim, ...] = ()) -> bool:
+    """The watchdog's mark on a job it found stuck, before it sends the job's
+    message again: if the job is still in ``status`` and unwritten since
+    ``seen_at``, stamp ``updated_at`` — so it is not taken again before its
+    state's limit passes once more — and clear the ``clear`` claims, whose
+    holders are gone (a live holder would have written since).  True when this
+    call took it."""
+    fields = {getattr(Job, what.value): "" for what in clear}
+    condition = (Job.id == job_id) & (Job.status == status) & (Job.updated_at == seen_at)
+    return Job.update({**fields, Job.updated_at: utcnow()}).where(condition).execute() == 1
 
 
 def mark_failure_notified(job_id) -> bool:
@@ -225,3 +274,27 @@ def stage_durations(job: Job) -> dict[str, float]:
         if not state.final
     }
 
+
+#: An uploaded photo is reused only while it stays valid this much longer: KIE
+#: fetches it after the create, and a resubmit may come a while later.
+UPLOAD_REUSE_MARGIN = dt.timedelta(minutes=10)
+
+
+def uploaded_image(job: Job) -> str | None:
+    """The job's photo in KIE's file store, while its URL is still good; else None
+    (upload once per job: resubmits and retries reuse it)."""
+    expires = job.kie_image_expires_at
+    if job.kie_image_url and expires is not None and expires - UPLOAD_REUSE_MARGIN > utcnow():
+        return job.kie_image_url
+    return None
+
+
+def remember_upload(job_id, url: str, valid_s: float) -> None:
+    """Record the job's uploaded photo and until when KIE keeps it."""
+    Job.update(kie_image_url=url, kie_image_expires_at=utcnow() + dt.timedelta(seconds=valid_s),
+               updated_at=utcnow()).where(Job.id == job_id).execute()
+
+
+def forget_upload(job_id) -> None:
+    """KIE could not fetch the uploaded photo: the next submit uploads it again."""
+    Job.update(kie_image_url="", kie_image_expires_at=None).where(Job.id == job_id).execute()

@@ -1,5 +1,9 @@
 """Buttons and typed callback data, in one place below the bot and the workers
-(both put buttons under their messages; only the bot reads presses)."""
+(both put buttons under their messages; only the bot reads presses).
+
+Telegram allows 64 bytes of callback data and our factories put ":" between
+fields, so formats travel as codes ("9x16", :func:`neurocards.formats.ratio_code`)
+and tier names are short (the settings check it)."""
 
 from __future__ import annotations
 
@@ -9,15 +13,22 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
+from .formats import ASPECT_RATIOS, Choice, Tier, format_label, ratio_code, tier_label
 from .texts import text
 
 __all__ = ["JobAction", "JobActionKind", "BuyPack", "ShowPacks", "SkipInfo", "packs_keyboard", "buy_keyboard", "SetLanguage", "again_keyboard", "try_again_keyboard", "skip_keyboard",
-           "language_keyboard"]
+           "language_keyboard", "status_keyboard", "video_keyboard", "Regenerate", "RegeneratePick",
+           "regenerate_keyboard", "ShowOptions", "PickOption", "OptionsDone", "options_button", "options_keyboard",
+           "PickReportReason", "report_reasons_keyboard", "ResolveReport", "ReportOutcome", "resolve_keyboard",
+           "BroadcastAction", "broadcast_keyboard"]
 
 
 class JobActionKind(enum.StrEnum):
     AGAIN = "again"  # a new job from the same photo and description
     RESEND = "resend"  # the delivered video once more, at no charge
+    EDIT = "edit"  # a new job from the same photo with a new description (asked for)
+    FORMAT = "format"  # a new job in another format or tier (a panel to pick them)
+    REPORT = "report"  # "Report a problem" with a delivered video
 
 
 class JobAction(CallbackData, prefix="job"):
@@ -52,8 +63,23 @@ def _one_button(label: str, data: CallbackData) -> InlineKeyboardMarkup:
     return builder.as_markup()
 
 
-def again_keyboard(language: str, job_id) -> InlineKeyboardMarkup:
+def status_keyboard(language: str, job_id) -> InlineKeyboardMarkup:
+    """Under the status message: "Generate again"."""
     return _one_button(text(language, "button.again"), JobAction(action=JobActionKind.AGAIN, job_id=str(job_id)))
+
+
+def video_keyboard(language: str, job_id) -> InlineKeyboardMarkup:
+    """Under a delivered video: the regenerate panel — again as it is, again with a
+    new description, in another format or tier — and "Report a problem"."""
+    builder = InlineKeyboardBuilder()
+    for key, kind in (("button.again", JobActionKind.AGAIN), ("button.edit", JobActionKind.EDIT),
+                      ("button.format", JobActionKind.FORMAT), ("button.report", JobActionKind.REPORT)):
+        builder.button(text=text(language, key), callback_data=JobAction(action=kind, job_id=str(job_id)))
+    return builder.adjust(2, 1, 1).as_markup()
+
+
+#: The name the delivering actor knows the delivered video's keyboard by.
+again_keyboard = video_keyboard
 
 
 def try_again_keyboard(language: str, job_id) -> InlineKeyboardMarkup:
@@ -84,3 +110,137 @@ def packs_keyboard(language: str, packs, price: int) -> InlineKeyboardMarkup:
 
 def buy_keyboard(language: str) -> InlineKeyboardMarkup:
     return _one_button(text(language, "button.buy"), ShowPacks())
+
+
+# -- formats and tiers ------------------------------------------------------------------
+
+
+class ShowOptions(CallbackData, prefix="options"):
+    """"Options": the seller's format and tier."""
+
+
+class PickOption(CallbackData, prefix="opt"):
+    """One choice on the Options panel: remembered at once."""
+
+    tier: str
+    ratio: str  # a format code, "9x16"
+
+
+class OptionsDone(CallbackData, prefix="optok"):
+    """"Done" under the Options panel."""
+
+
+class RegeneratePick(CallbackData, prefix="rp"):
+    """A format or tier picked on a video's "another format or tier" panel."""
+
+    job_id: str
+    tier: str
+    ratio: str
+
+
+class Regenerate(CallbackData, prefix="rg"):
+    """Start a new job from ``job_id`` in this tier and format, at the price the
+    button showed (a changed price is refused, never charged)."""
+
+    job_id: str
+    tier: str
+    ratio: str
+    price: int
+
+
+def _checked(label: str, on: bool) -> str:
+    return f"✓ {label}" if on else label
+
+
+def _choice_rows(builder: InlineKeyboardBuilder, language: str, tiers: list[Tier], current: Choice, data) -> None:
+    """A row of formats and a row of tiers, the current ones ticked; ``data(tier, ratio)`` makes each button's data."""
+    for ratio in ASPECT_RATIOS:
+        builder.button(text=_checked(ratio, ratio == current.aspect_ratio),
+                       callback_data=data(current.tier.name, ratio_code(ratio)))
+    for tier in tiers:
+        label = text(language, "options.tier", tier=tier_label(language, tier.name), price=tier.price)
+        builder.button(text=_checked(label, tier == current.tier),
+                       callback_data=data(tier.name, ratio_code(current.aspect_ratio)))
+
+
+def options_button(language: str, current: Choice) -> InlineKeyboardMarkup:
+    """"⚙️ Options: 9:16 · Fast · 1 cr.": what a photo sent now is made in, at what price."""
+    label = text(language, "button.options", format=current.aspect_ratio, tier=tier_label(language, current.tier.name),
+                 price=current.price)
+    return _one_button(label, ShowOptions())
+
+
+def options_keyboard(language: str, tiers: list[Tier], current: Choice) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    _choice_rows(builder, language, tiers, current, lambda tier, ratio: PickOption(tier=tier, ratio=ratio))
+    builder.button(text=text(language, "button.done"), callback_data=OptionsDone())
+    return builder.adjust(len(ASPECT_RATIOS), len(tiers), 1).as_markup()
+
+
+def regenerate_keyboard(language: str, job_id, tiers: list[Tier], current: Choice) -> InlineKeyboardMarkup:
+    """Pick a format and a tier for a new video from this one, then start it at the price shown."""
+    job_id = str(job_id)
+    builder = InlineKeyboardBuilder()
+    _choice_rows(builder, language, tiers, current,
+                 lambda tier, ratio: RegeneratePick(job_id=job_id, tier=tier, ratio=ratio))
+    builder.button(text=text(language, "button.start", format=format_label(language, current.aspect_ratio),
+                             tier=tier_label(language, current.tier.name), price=current.price),
+                   callback_data=Regenerate(job_id=job_id, tier=current.tier.name,
+                                            ratio=ratio_code(current.aspect_ratio), price=current.price))
+    return builder.adjust(len(ASPECT_RATIOS), len(tiers), 1).as_markup()
+
+
+# -- "Report a problem" -------------------------------------------------------------------
+
+
+class PickReportReason(CallbackData, prefix="rr"):
+    job_id: str
+    reason: str  # a ReportReason
+
+
+class ReportOutcome(enum.StrEnum):
+    REFUND = "refund"
+    RERUN = "rerun"
+    DISMISS = "dismiss"
+
+
+class ResolveReport(CallbackData, prefix="rs"):
+    """An operator's one tap on a report card (operators only)."""
+
+    report_id: int
+    outcome: ReportOutcome
+
+
+def report_reasons_keyboard(language: str, job_id, reasons) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for reason in reasons:
+        builder.button(text=text(language, f"report.reason.{reason}"),
+                       callback_data=PickReportReason(job_id=str(job_id), reason=str(reason)))
+    return builder.adjust(2).as_markup()
+
+
+def resolve_keyboard(language: str, report_id: int) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for outcome in ReportOutcome:
+        builder.button(text=text(language, f"ops.button.{outcome}"),
+                       callback_data=ResolveReport(report_id=report_id, outcome=outcome))
+    return builder.adjust(3).as_markup()
+
+
+# -- broadcasts ---------------------------------------------------------------------------
+
+
+class BroadcastAction(CallbackData, prefix="bc"):
+    """"Send" or "Cancel" under a broadcast's preview (operators only)."""
+
+    broadcast_id: int
+    send: bool
+
+
+def broadcast_keyboard(language: str, broadcast_id: int, audience: int) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=text(language, "broadcast.button.send", count=audience),
+                   callback_data=BroadcastAction(broadcast_id=broadcast_id, send=True))
+    builder.button(text=text(language, "broadcast.button.cancel"),
+                   callback_data=BroadcastAction(broadcast_id=broadcast_id, send=False))
+    return builder.adjust(2).as_markup()

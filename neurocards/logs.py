@@ -111,6 +111,7 @@ def secrets_of(settings) -> tuple[str, ...]:
         settings.kie.webhook_hmac_key.get_secret_value(),
         settings.openai.api_key.get_secret_value(),
         settings.redis.url.get_secret_value(),
+        *(key.get_secret_value() for key in settings.kie.api_keys),
     )
 
 

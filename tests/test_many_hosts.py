@@ -6,7 +6,9 @@ killed mid-delivery leaves its job to the other."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -67,21 +69,39 @@ def _files(stack, host: str, kind: str) -> set[str]:
     return {path.name for path in (_storage(stack, host) / kind).glob("*") if path.is_file()}
 
 
-def test_jobs_land_on_both_hosts_and_each_fetches_what_it_lacks(hosts):
-    # Given sellers sending photos to the bot (which keeps them on its own disk)
-    chats = [Chat(hosts) for _ in range(6)]
-    for n, chat in enumerate(chats):
-        chat.start()
-        chat.photo(caption=f"Product {n}")
+def _paused(stack, host: str):
+    """``host`` frozen (SIGSTOP to its whole group) for the length of a block, so
+    the other host takes every message sent meanwhile."""
+    @contextlib.contextmanager
+    def paused():
+        stack.signal_group(host, signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            stack.signal_group(host, signal.SIGCONT)
+    return paused()
 
-    # Then every video comes back, made by workers that never saw the bot's files
-    for chat in chats:
-        chat.wait_video(timeout=120)
-    jobs = [job for chat in chats for job in chat.ended_jobs()]
+
+def test_jobs_land_on_both_hosts_and_each_fetches_what_it_lacks(hosts):
+    # Given sellers sending photos to the bot (which keeps them on its own disk),
+    # three while each host has the queue to itself
+    jobs = []
+    for turn, host in enumerate(HOSTS):
+        other = next(h for h in HOSTS if h != host)
+        with _paused(hosts, other):
+            chats = [Chat(hosts) for _ in range(3)]
+            for n, chat in enumerate(chats):
+                chat.start()
+                chat.photo(caption=f"Product {turn}-{n}")
+
+            # Then every video comes back, made by a worker that never saw the bot's files
+            for chat in chats:
+                chat.wait_video(timeout=120)
+            jobs += [job for chat in chats for job in chat.ended_jobs()]
     assert [job.status for job in jobs] == ["done"] * len(jobs)
     photos = {host: _files(hosts, host, "photos") for host in HOSTS}
     videos = {host: _files(hosts, host, "videos") for host in HOSTS}
-    assert all(videos.values()), f"every host made videos: {videos}"  # the jobs landed on both
+    assert all(len(names) == 3 for names in videos.values()), videos  # each host made its turn's videos
     fetched = {name.split(".")[0] for host in HOSTS for name in photos[host]}
     assert {str(job.id) for job in jobs} <= fetched  # each photo fetched again by file_id on a worker host
     assert audit()["ok"]

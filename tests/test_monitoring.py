@@ -4,7 +4,7 @@
 built from code.  Here Debian's ``prometheus`` scrapes a real stack — the bot
 and a worker with two processes, against the sandbox — every second, after the
 bot has taken sellers through jobs that succeed, fail and meet KIE's and
-Telegram's errors.  Then every query of the dashboard and of the alerts must
+Telegram's errors, with the watchdog watching.  Then every query of the dashboard and of the alerts must
 return data, and the counters must agree with the database.
 """
 
@@ -39,7 +39,7 @@ DASHBOARD_JSON = DEPLOY / "grafana" / "dashboards" / "neurocards.json"
 
 WORKER_PROCESSES = 2
 #: The scrape jobs of prometheus.yml (what the alerts and the dashboard select on).
-JOBS = ("neurocards-worker", "neurocards-bot")
+JOBS = ("neurocards-worker", "neurocards-bot", "neurocards-watchdog")
 #: Seconds between scrapes (and rule evaluations) of the test's Prometheus.
 SCRAPE_INTERVAL_S = 1
 #: Scrapes of every target after the last job's last message, before anything is queried.
@@ -69,10 +69,10 @@ def _load_builder():
 
 @pytest.fixture(scope="module")
 def stack(redis_server, tmp_path_factory):
-    """The sandbox, SQLite, a worker with two processes and the bot, each serving its
-    metrics where the settings' defaults say (``metrics.host``), on free ports."""
+    """The sandbox, SQLite, a worker with two processes, the bot and the watchdog, each
+    serving its metrics where the settings' defaults say (``metrics.host``), on free ports."""
     url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'neurocards.db'}"
-    stack = Stack(redis_url=redis_server.url, database_url=url)
+    stack = Stack(redis_url=redis_server.url, database_url=url, WATCHDOG__PERIOD_S="1")
     # only metrics.host (left at its default) decides where metrics listen, not the
     # stack's explicit Dramatiq variable
     del stack.env["dramatiq_prom_host"]
@@ -89,6 +89,7 @@ def stack(redis_server, tmp_path_factory):
             # process): it must drop them, or the worker's endpoint would serve its counters
             # a second time (every debit counted twice) -- test 4 checks it does.
             stack.start_bot()
+            stack.start_watchdog()  # (its limits are the defaults: it finds nothing stuck here)
             _wait_until_serving(stack)
             yield stack
         finally:
@@ -100,7 +101,7 @@ def _wait_until_serving(stack: Stack) -> None:
     probe = next(_user_ids)
     stack.tg.send_command(probe, "start", language_code="en")
     stack.tg.wait_for(_bot_messages, timeout=60, chat_id=probe)
-    for port in (_worker_port(stack), _bot_port(stack)):
+    for port in (_worker_port(stack), _bot_port(stack), _watchdog_port(stack)):
         wait_until(lambda: _serves_metrics(port), timeout=60, interval=0.1, what=f"metrics on port {port}")
 
 
@@ -110,6 +111,10 @@ def _worker_port(stack: Stack) -> int:
 
 def _bot_port(stack: Stack) -> int:
     return int(stack.env["NEUROCARDS_METRICS__BOT_PORT"])
+
+
+def _watchdog_port(stack: Stack) -> int:
+    return int(stack.env["NEUROCARDS_METRICS__WATCHDOG_PORT"])
 
 
 def _serves_metrics(port: int) -> bool:
@@ -194,6 +199,7 @@ def scrape_config_for(stack: Stack) -> str:
     replacements = {
         f'"{host}:{defaults["worker_port"]}"': f'"127.0.0.1:{_worker_port(stack)}"',
         f'"{host}:{defaults["bot_port"]}"': f'"127.0.0.1:{_bot_port(stack)}"',
+        f'"{host}:{defaults["watchdog_port"]}"': f'"127.0.0.1:{_watchdog_port(stack)}"',
         "scrape_interval: 15s": f"scrape_interval: {SCRAPE_INTERVAL_S}s",
         "evaluation_interval: 15s": f"evaluation_interval: {SCRAPE_INTERVAL_S}s",
         "- alerts.yml": f"- {ALERTS_YML}",
@@ -329,6 +335,17 @@ def test_counters_agree_with_the_database_across_two_worker_processes(traffic, p
     assert not went_down, went_down
 
 
+def test_the_watchdog_reports_every_rescue_series_from_the_start(traffic, prometheus):
+    # Given the watchdog watching while the traffic ran (nothing was stuck for long enough)
+    # Then it holds the lease, and every (state, action) series of its rescues exists, at 0
+    assert prometheus.value("sum(neurocards_watchdog_leader)") == 1
+    series = prometheus.query("neurocards_watchdog_rescues_total")
+    pairs = {(sample["metric"]["stage"], sample["metric"]["action"]) for sample in series}
+    active = ("created", "enhancing", "generating", "downloading", "delivering")
+    assert pairs == {(stage, action) for stage in active for action in ("resend", "fail")} | {("failed", "notify")}
+    assert sum(float(sample["value"][1]) for sample in series) == 0
+
+
 def credits_moved(kind: str) -> int:
     return sum(abs(entry.amount) for entry in LedgerEntry.select().where(LedgerEntry.kind == kind))
 
@@ -339,6 +356,7 @@ def test_the_worker_serves_its_metrics_on_loopback_only(stack):
     assert load_settings().metrics.host == "127.0.0.1"
     assert listening_addresses(_worker_port(stack)) == {"127.0.0.1"}
     assert listening_addresses(_bot_port(stack)) == {"127.0.0.1"}
+    assert listening_addresses(_watchdog_port(stack)) == {"127.0.0.1"}
 
 
 def listening_addresses(port: int) -> set[str]:

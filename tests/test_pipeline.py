@@ -45,7 +45,8 @@ def test_happy_path_delivers_the_video_with_its_button(stack):
     assert video["video"]["supports_streaming"] in (True, "true")
     assert "Ceramic mug <350 ml> & saucer" in video["caption"]
     assert "0 cr. left" in video["caption"]
-    assert [b["text"] for b in buttons(video)] == [text("en", "button.again")]
+    assert [b["text"] for b in buttons(video)] == [text("en", key) for key in
+                                                   ("button.again", "button.edit", "button.format", "button.report")]
     assert buttons(video)[0]["callback_data"] == f"job:again:{job.id}"
 
     # and one debit, no refund, every stage timestamped, one KIE task

@@ -175,9 +175,22 @@ def rows() -> list[tuple[str, list[dict]]]:
             timeseries("Video delivered", [target(
                 f"sum(rate(neurocards_delivered_bytes_total[{RATE}]))", "delivered")], unit="Bps",
                 description="Bytes of video sent to sellers."),
-            stat("Targets up", [target('up{job=~"neurocards-worker|neurocards-bot"}', "{{job}}")],
+            stat("Targets up", [target('up{job=~"neurocards-worker|neurocards-bot|neurocards-watchdog"}', "{{job}}")],
                  thresholds=[(None, "red"), (1, "green")],
-                 description="1 when Prometheus scraped the target (alert: worker or bot down for 1 min)."),
+                 description="1 when Prometheus scraped the target (alert: worker or bot down for 1 min, "
+                             "the watchdog for 5 min)."),
+        ]),
+        ("Watchdog", [
+            timeseries("Stuck jobs moved on by the watchdog", [target(
+                f"sum by (stage, action) (increase(neurocards_watchdog_rescues_total[{RATE}]))",
+                "{{stage}} {{action}}")], stack=True,
+                description="Jobs that made no progress for longer than their state allows: their message sent "
+                            "again (resend), failed and refunded past their deadline (fail), or their seller told "
+                            "again (notify).  Each is a lost message (alert: any in 15 min)."),
+            stat("Watchdog holding the lease", [target("sum(neurocards_watchdog_leader)", "active watchdogs")],
+                 thresholds=[(None, "red"), (1, "green")],
+                 description="How many watchdogs hold the lease: 1 (one active across hosts; 0 when none can "
+                             "reach the database)."),
         ]),
     ]
 

@@ -13,15 +13,18 @@ from aiogram.utils.callback_answer import CallbackAnswerMiddleware
 from aiohttp import web
 from redis.asyncio import Redis
 
-from ..clients.telegram import RetryAfterMiddleware, create_bot
+from ..clients.telegram import RetryAfterMiddleware, TelegramBudget, create_bot
 from ..context import Context
+from ..redis_clients import reconnecting_async_client
 from ..texts import LANGUAGES, DEFAULT_LANGUAGE, menu_commands
+from .chat_order import ChatOrder
 from .metrics import BotMetrics
 from .middlewares import SellerMiddleware, ThrottleMiddleware, UpdateMetricsMiddleware
 from .polling_lock import PollingLock
 from .housekeeping import sweeping
 from .reconciler import reconciling
-from .routers import account, admin, again, buy, errors, fallback, generate, membership, start
+from .routers import (account, admin, again, broadcast, buy, errors, fallback, generate, membership, options,
+                      regenerate, report, start)
 from .web import build_web_app
 from .webhook import WEBHOOK_PATH, webhook_secret
 
@@ -36,6 +39,7 @@ def build_dispatcher(context: Context, redis: Redis, metrics: BotMetrics) -> Dis
     settings = context.settings
     dispatcher = Dispatcher(storage=RedisStorage(redis), context=context, settings=settings, redis=redis,
                             metrics=metrics)
+    ChatOrder.install(dispatcher)  # each chat's updates answered in the order they came
     for observer in (dispatcher.message, dispatcher.callback_query, dispatcher.pre_checkout_query):
         observer.outer_middleware(UpdateMetricsMiddleware(metrics.updates, metrics.handler_seconds))
     for observer in (dispatcher.message, dispatcher.callback_query):
@@ -50,6 +54,10 @@ def build_dispatcher(context: Context, redis: Redis, metrics: BotMetrics) -> Dis
         account.router,
         buy.router,
         again.router,
+        options.router,
+        regenerate.router,
+        report.router,
+        broadcast.router,
         generate.router,
         fallback.router,
     )
@@ -66,10 +74,11 @@ async def _set_commands(bot: Bot) -> None:
 
 async def run(context: Context) -> int:
     settings = context.settings
-    redis = Redis.from_url(settings.redis_url)
+    redis = reconnecting_async_client(settings.redis_url)  # a Redis restart is not an error
     bot = create_bot(settings)
     metrics = BotMetrics(redis=context.redis)
     bot.session.middleware(RetryAfterMiddleware(on_wait=metrics.telegram_asked_to_wait))
+    bot.session.middleware(TelegramBudget(context.budgets))  # inside: a repeat after a 429 waits its turn again
     dispatcher = build_dispatcher(context, redis, metrics)
     runners = [await _serve(build_web_app(context, bot, dispatcher, redis, metrics), settings.telegram.web_host,
                             settings.telegram.web_port, "web app")]

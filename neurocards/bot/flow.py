@@ -17,16 +17,16 @@ from pathlib import Path
 
 from aiogram import Bot
 
-from .. import jobs
+from .. import eta, formats, jobs
 from ..context import Context
 from ..dispatch import ActorName
-from ..keyboards import again_keyboard
+from ..formats import Choice
+from ..keyboards import status_keyboard
 from ..logs import job_logger
 from ..models import Job, User
-from ..status import status_text
 from .photos import inspect_image
 
-__all__ = ["start_generation", "download_photo"]
+__all__ = ["start_generation", "launch", "download_photo"]
 
 logger = logging.getLogger("neurocards.bot.flow")
 
@@ -50,31 +50,43 @@ async def start_generation(
     parent: Job | None = None,
     job_id: uuid.UUID | None = None,
     on_debit=None,
+    choice: Choice | None = None,
 ) -> Job:
-    """Create the job (its credit debited) and send it down the pipeline.
+    """Create the job (its price debited) and send it down the pipeline.
 
     The photo comes as bytes already fetched, as a file already in storage
     (``stored_photo``: a request kept while the seller topped up), or from
     ``parent`` ("Generate again": the same photo, no new download).  ``job_id``
     makes a retried start (the same update delivered twice) start one job.
+    The job is made in ``choice`` (a tier and format, at the price shown to
+    the seller), else in its parent's, else in the seller's "Options".
     """
     job, created = await asyncio.to_thread(
         _create_job, context, user, chat_id, product_info, photo_file_id, photo_bytes, stored_photo, parent,
-        job_id or uuid.uuid4(),
+        job_id or uuid.uuid4(), choice,
     )
     if not created:
         return job  # this update was handled before
     if on_debit is not None:
-        on_debit(context.settings.credits.price)
-    await _send_status_message(bot, job)
-    await asyncio.to_thread(context.send, ActorName.ENHANCE_PROMPT, str(job.id))
+        on_debit(job.price)
+    await launch(context, bot, job)
     return job
 
 
+async def launch(context: Context, bot: Bot, job: Job) -> None:
+    """Show a new job's status message and send it down the pipeline (a job created
+    elsewhere, e.g. an operator's free re-run, starts here too)."""
+    await _send_status_message(context, bot, job)
+    await asyncio.to_thread(context.send, ActorName.ENHANCE_PROMPT, str(job.id))
+
+
 def _create_job(context: Context, user: User, chat_id: int, product_info: str, photo_file_id: str,
-                photo_bytes: bytes | None, stored_photo: str, parent: Job | None, job_id: uuid.UUID) -> tuple[Job, bool]:
+                photo_bytes: bytes | None, stored_photo: str, parent: Job | None, job_id: uuid.UUID,
+                choice: Choice | None) -> tuple[Job, bool]:
     """Store the photo and create the job with its debit (in a thread)."""
     settings = context.settings
+    if choice is None:
+        choice = formats.job_choice(settings, parent) if parent is not None else formats.seller_choice(settings, user)
     if parent is not None:
         photo_path, photo_file_id = parent.photo_path, parent.photo_file_id
     elif stored_photo:
@@ -88,12 +100,15 @@ def _create_job(context: Context, user: User, chat_id: int, product_info: str, p
             chat_id=chat_id,
             product_info=product_info,
             language=user.language,
-            price=settings.credits.price,
+            price=choice.price,
             max_in_flight=settings.telegram.max_jobs_in_flight,
             photo_path=photo_path,
             photo_file_id=photo_file_id,
             parent=parent,
             job_id=job_id,
+            tier=choice.tier.name,
+            model=choice.model,
+            aspect_ratio=choice.aspect_ratio,
         )
     except Exception:
         if parent is None and not stored_photo:
@@ -101,10 +116,11 @@ def _create_job(context: Context, user: User, chat_id: int, product_info: str, p
         raise
 
 
-async def _send_status_message(bot: Bot, job: Job) -> None:
+async def _send_status_message(context: Context, bot: Bot, job: Job) -> None:
     """The message the workers edit as the job moves; the job goes on without it."""
+    shown = await asyncio.to_thread(eta.status_text, job, context.settings)
     try:
-        message = await bot.send_message(job.chat_id, status_text(job), reply_markup=again_keyboard(job.language, job.id))
+        message = await bot.send_message(job.chat_id, shown, reply_markup=status_keyboard(job.language, job.id))
     except Exception:
         job_logger(job.id, logger.name).warning("status message not sent", exc_info=True)
         return

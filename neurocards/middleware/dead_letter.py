@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+
 import dramatiq
 
+from ..errors import Kind
 from ..logs import job_logger
 from .failures import FAILURE_OPTION
 
@@ -18,7 +21,9 @@ class DeadLetterRefunds(dramatiq.Middleware):
     fails it, refunds the credit and tells the seller, once.
 
     ``after_nack`` is the one hook every route to the dead-letter queue passes.
-    The first argument of every pipeline message is the job id.
+    The first argument of every pipeline message is the job id.  A failure
+    only the seller can change (a content-policy refusal) is logged at INFO:
+    it is an outcome, whose WARNING is ``fail_job``'s.
     """
 
     def __init__(self, *, fail_actor_name: str = "fail_job") -> None:
@@ -34,7 +39,9 @@ class DeadLetterRefunds(dramatiq.Middleware):
             return
         job_id = message.args[0]
         failure = message.options.get(FAILURE_OPTION) or EXPIRED
-        job_logger(job_id).warning(
-            "%s dead-lettered (%s: %s); failing the job", message.actor_name, failure["error_class"], failure["detail"]
+        level = logging.INFO if failure["kind"] == Kind.USER else logging.WARNING
+        job_logger(job_id).log(
+            level, "%s dead-lettered (%s: %s); failing the job", message.actor_name, failure["error_class"],
+            failure["detail"],
         )
         broker.get_actor(self.fail_actor_name).send(job_id, failure["kind"], failure["error_class"], failure["detail"])

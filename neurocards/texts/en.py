@@ -16,6 +16,7 @@ TEXTS = {
         "/buy — buy credits with Telegram Stars\n"
         "/balance — balance and recent movements\n"
         "/history — your last 10 videos\n"
+        "/options — format (9:16, 1:1, 16:9) and quality; a higher quality costs more\n"
         "/lang — language\n"
         "/cancel — cancel what you're typing\n"
         "/terms — terms · /paysupport — payment support\n"
@@ -125,6 +126,7 @@ TEXTS = {
     "command.help": "How it works",
     "command.balance": "Balance",
     "command.history": "My videos",
+    "command.options": "Format and quality",
     "command.lang": "Language",
     "command.cancel": "Cancel",
     "command.buy": "Buy credits",
@@ -155,4 +157,89 @@ TEXTS = {
     "paysupport": "<b>Payment support</b>\nProblems with a payment or a refund? Write to {support} with the date and amount (your receipt has them). We answer within a day; refunds go back to your Stars balance.",
     "terms": "<b>Terms</b>\n• Credits are bought with Telegram Stars and spent on videos: one video costs {price} cr.\n• A video that fails for any reason gives its credit back automatically.\n• Unused credits don't expire. Bought credits that you haven't spent can be refunded: write to {support} (/paysupport).\n• Send only photos of products you have the right to sell. Videos are made by AI and may contain mistakes; check them before publishing.",
     "ledger.purchase_refund": "purchase refunded",
+
+    # formats and quality tiers ("Options", issue 14)
+    "made_in": "📐 {format} · {tier} · {price} cr.",
+    "format.9x16": "9:16 vertical",
+    "format.1x1": "1:1 square (filmed 9:16, crop it)",
+    "format.16x9": "16:9 horizontal",
+    "tier.fast": "Fast",
+    "tier.quality": "Quality",
+    "button.options": "⚙️ Options: {format} · {tier} · {price} cr.",
+    "button.done": "✅ Done",
+    "options.tier": "{tier} · {price} cr.",
+    "options.title": (
+        "<b>Options</b> — what your next videos are made in:\n"
+        "📐 Format: {format}\n"
+        "✨ Quality: {tier} — {price} cr. per video\n\n"
+        "9:16 suits Reels, Shorts, TikTok and marketplace cards; 16:9 suits YouTube and websites. "
+        "The video service films only 9:16 and 16:9, so a 1:1 square comes as a 9:16 video with the product "
+        "in the middle: crop it to a square when you upload it.\n"
+        "A higher quality tier uses a better video model and costs more. The price is taken when a video starts."
+    ),
+    "options.saved": "Saved. Your next videos: {format} · {tier} — {price} cr. each.",
+
+    # the ETA on the status message
+    "eta.queue": "👥 You're number {position} in the queue.",
+    "eta.minutes": "⏱ About {minutes} min left.",
+    "eta.under_minute": "⏱ Less than a minute left.",
+
+    # the regenerate panel under a delivered video
+    "button.edit": "✏️ New description",
+    "button.format": "📐 Another format or quality",
+    "button.report": "⚠️ Report a problem",
+    "button.start": "▶️ Start: {format}, {tier} — {price} cr.",
+    "regenerate.title": "A new video of “{info}”: pick the format and quality, then press Start.\nNow: {made_in}",
+    "regenerate.ask_info": (
+        "Send the new description for this photo in one line. The video will be made in {format} · {tier} "
+        "for {price} cr. /cancel to cancel."
+    ),
+    "regenerate.price_changed": "The price has changed: this video now costs {price} cr. Check it and press Start again.",
+
+    # "Report a problem"
+    "report.ask": "What's wrong with the video of “{info}”?",
+    "report.reason.wrong_product": "🔄 Wrong product",
+    "report.reason.bad_quality": "🌫 Bad quality",
+    "report.reason.text_artefacts": "🔤 Garbled text",
+    "report.reason.other": "✍️ Something else",
+    "report.ask_comment": "Tell us in one line what's wrong with the video of “{info}”. /cancel to cancel.",
+    "report.comment_empty": "Please write a few words about the problem, or /cancel.",
+    "report.received": "Thank you. Your report on “{info}” is with our team; we'll write to you here once we've decided.",
+    "report.already": "You've already reported this video. We'll write to you once it's decided.",
+    "report.outcome.refunded": "We checked your report on “{info}” and refunded {credits} cr. Sorry about that! Balance: {balance} cr.",
+    "report.outcome.rerun": "We checked your report on “{info}” and are making the video again, free of charge. It'll be here in a few minutes.",
+    "report.outcome.dismissed": (
+        "We checked your report on “{info}” and found nothing we can fix in this video, so there's no refund this time. "
+        "If you disagree, write to {support}."
+    ),
+    "ledger.goodwill_refund": "refund after a report",
+
+    # operators: report cards
+    "ops.card": (
+        "🚩 <b>Report #{report}</b> · seller <code>{user}</code>\n"
+        "Job <code>{job}</code>\n{made_in}\n"
+        "Reason: <b>{reason}</b>{comment}\n"
+        "Description: “{info}”"
+    ),
+    "ops.card.comment": "\nIn their words: “{comment}”",
+    "ops.card.prompt": "Prompt: {prompt}",
+    "ops.button.refund": "💸 Refund",
+    "ops.button.rerun": "🔁 Re-run free",
+    "ops.button.dismiss": "✖️ Dismiss",
+    "ops.resolved.refunded": "✅ Refunded {credits} cr. — admin {admin}",
+    "ops.resolved.rerun": "✅ Re-run free (job <code>{job}</code>) — admin {admin}",
+    "ops.resolved.dismissed": "✅ Dismissed — admin {admin}",
+    "ops.already": "Already resolved ({status}) by admin {admin}.",
+    "ops.nothing_to_refund": "This video was free: there's nothing to refund. Re-run it or dismiss the report.",
+    "ops.only": "Only operators can do this.",
+
+    # operators: broadcasts
+    "broadcast.usage": "Usage: /broadcast &lt;text&gt; — after a preview, the text goes to every seller who hasn't blocked the bot.",
+    "broadcast.confirm": "📣 Broadcast #{id}: send the message above to {count} sellers?",
+    "broadcast.button.send": "📣 Send to {count}",
+    "broadcast.button.cancel": "✖️ Cancel",
+    "broadcast.cancelled": "Broadcast #{id} cancelled: nothing was sent.",
+    "broadcast.already": "Broadcast #{id} is already {status}.",
+    "broadcast.progress": "📣 Broadcast #{id}: {done} of {total} — sent {sent}, blocked {blocked}, failed {failed}…",
+    "broadcast.report": "📣 Broadcast #{id} done: sent {sent}, blocked the bot {blocked}, failed {failed} (of {total}).",
 }

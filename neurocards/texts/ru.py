@@ -16,6 +16,7 @@ TEXTS = {
         "/buy — купить кредиты за звёзды Telegram\n"
         "/balance — баланс и последние операции\n"
         "/history — последние 10 видео\n"
+        "/options — формат (9:16, 1:1, 16:9) и качество; качественное видео дороже\n"
         "/lang — язык\n"
         "/cancel — отменить ввод\n"
         "/terms — условия · /paysupport — поддержка по оплате\n"
@@ -125,6 +126,7 @@ TEXTS = {
     "command.help": "Как это работает",
     "command.balance": "Баланс",
     "command.history": "Мои видео",
+    "command.options": "Формат и качество",
     "command.lang": "Язык",
     "command.cancel": "Отменить",
     "command.buy": "Купить кредиты",
@@ -155,4 +157,89 @@ TEXTS = {
     "paysupport": "<b>Поддержка по оплате</b>\nПроблема с оплатой или возвратом? Напишите {support}, укажите дату и сумму (они есть в чеке). Отвечаем в течение суток; возвраты приходят на баланс звёзд.",
     "terms": "<b>Условия</b>\n• Кредиты покупаются за звёзды Telegram и тратятся на видео: одно видео стоит {price} кр.\n• Если видео не получилось по любой причине, кредит возвращается сам.\n• Неиспользованные кредиты не сгорают. Купленные и не потраченные кредиты можно вернуть: напишите {support} (/paysupport).\n• Присылайте только фото товаров, которые вы вправе продавать. Видео создаёт ИИ, в нём возможны ошибки; проверьте его перед публикацией.",
     "ledger.purchase_refund": "возврат покупки",
+
+    # formats and quality tiers ("Options", issue 14)
+    "made_in": "📐 {format} · {tier} · {price} кр.",
+    "format.9x16": "9:16 вертикальное",
+    "format.1x1": "1:1 квадрат (снято 9:16, обрежьте)",
+    "format.16x9": "16:9 горизонтальное",
+    "tier.fast": "Быстрое",
+    "tier.quality": "Качественное",
+    "button.options": "⚙️ Настройки: {format} · {tier} · {price} кр.",
+    "button.done": "✅ Готово",
+    "options.tier": "{tier} · {price} кр.",
+    "options.title": (
+        "<b>Настройки</b> — в чём будут ваши следующие видео:\n"
+        "📐 Формат: {format}\n"
+        "✨ Качество: {tier} — {price} кр. за видео\n\n"
+        "9:16 — для Reels, Shorts, TikTok и карточек маркетплейсов; 16:9 — для YouTube и сайтов. "
+        "Видеосервис снимает только 9:16 и 16:9, поэтому квадрат 1:1 приходит как видео 9:16 с товаром "
+        "в центре: обрежьте его до квадрата при загрузке.\n"
+        "Чем выше качество, тем лучше видеомодель и дороже видео. Кредиты списываются при запуске видео."
+    ),
+    "options.saved": "Сохранено. Следующие видео: {format} · {tier} — {price} кр. за видео.",
+
+    # the ETA on the status message
+    "eta.queue": "👥 Вы {position}-й в очереди.",
+    "eta.minutes": "⏱ Осталось примерно {minutes} мин.",
+    "eta.under_minute": "⏱ Осталось меньше минуты.",
+
+    # the regenerate panel under a delivered video
+    "button.edit": "✏️ Новое описание",
+    "button.format": "📐 Другой формат или качество",
+    "button.report": "⚠️ Сообщить о проблеме",
+    "button.start": "▶️ Запустить: {format}, {tier} — {price} кр.",
+    "regenerate.title": "Новое видео для «{info}»: выберите формат и качество и нажмите «Запустить».\nСейчас: {made_in}",
+    "regenerate.ask_info": (
+        "Пришлите новое описание для этого фото одной строкой. Видео будет в формате {format} · {tier} "
+        "за {price} кр. /cancel — отменить."
+    ),
+    "regenerate.price_changed": "Цена изменилась: теперь это видео стоит {price} кр. Проверьте и нажмите «Запустить» ещё раз.",
+
+    # "Report a problem"
+    "report.ask": "Что не так с видео для «{info}»?",
+    "report.reason.wrong_product": "🔄 Не тот товар",
+    "report.reason.bad_quality": "🌫 Плохое качество",
+    "report.reason.text_artefacts": "🔤 Искажённый текст",
+    "report.reason.other": "✍️ Другое",
+    "report.ask_comment": "Напишите одной строкой, что не так с видео для «{info}». /cancel — отменить.",
+    "report.comment_empty": "Напишите пару слов о проблеме или /cancel.",
+    "report.received": "Спасибо! Жалоба на «{info}» передана команде; мы напишем здесь, когда примем решение.",
+    "report.already": "Вы уже сообщили о проблеме с этим видео. Мы напишем, когда примем решение.",
+    "report.outcome.refunded": "Мы проверили жалобу на «{info}» и вернули {credits} кр. Простите за это! Баланс: {balance} кр.",
+    "report.outcome.rerun": "Мы проверили жалобу на «{info}» и делаем видео заново, бесплатно. Оно придёт через несколько минут.",
+    "report.outcome.dismissed": (
+        "Мы проверили жалобу на «{info}» и не нашли в видео того, что можем исправить, поэтому в этот раз без возврата. "
+        "Если вы не согласны, напишите {support}."
+    ),
+    "ledger.goodwill_refund": "возврат по жалобе",
+
+    # operators: report cards
+    "ops.card": (
+        "🚩 <b>Жалоба #{report}</b> · продавец <code>{user}</code>\n"
+        "Задача <code>{job}</code>\n{made_in}\n"
+        "Причина: <b>{reason}</b>{comment}\n"
+        "Описание: «{info}»"
+    ),
+    "ops.card.comment": "\nСвоими словами: «{comment}»",
+    "ops.card.prompt": "Промпт: {prompt}",
+    "ops.button.refund": "💸 Вернуть",
+    "ops.button.rerun": "🔁 Переснять бесплатно",
+    "ops.button.dismiss": "✖️ Отклонить",
+    "ops.resolved.refunded": "✅ Возвращено {credits} кр. — админ {admin}",
+    "ops.resolved.rerun": "✅ Переснимаем бесплатно (задача <code>{job}</code>) — админ {admin}",
+    "ops.resolved.dismissed": "✅ Отклонено — админ {admin}",
+    "ops.already": "Уже решено ({status}), админ {admin}.",
+    "ops.nothing_to_refund": "Это видео было бесплатным: возвращать нечего. Переснимите его или отклоните жалобу.",
+    "ops.only": "Это могут делать только операторы.",
+
+    # operators: broadcasts
+    "broadcast.usage": "Формат: /broadcast &lt;текст&gt; — после предпросмотра текст уйдёт всем продавцам, кто не заблокировал бота.",
+    "broadcast.confirm": "📣 Рассылка #{id}: отправить сообщение выше {count} продавцам?",
+    "broadcast.button.send": "📣 Отправить {count}",
+    "broadcast.button.cancel": "✖️ Отмена",
+    "broadcast.cancelled": "Рассылка #{id} отменена: ничего не отправлено.",
+    "broadcast.already": "Рассылка #{id} уже {status}.",
+    "broadcast.progress": "📣 Рассылка #{id}: {done} из {total} — отправлено {sent}, заблокировали {blocked}, ошибок {failed}…",
+    "broadcast.report": "📣 Рассылка #{id} завершена: отправлено {sent}, заблокировали бота {blocked}, ошибок {failed} (из {total}).",
 }

@@ -13,7 +13,7 @@ from aiogram.types import CallbackQuery, FSInputFile
 from aiogram.utils.callback_answer import CallbackAnswer
 from redis.asyncio import Redis
 
-from ... import credits, jobs, pending
+from ... import credits, formats, jobs, pending
 from ...context import Context
 from ...credits import InsufficientCredits
 from ...jobs import TooManyJobsInFlight
@@ -69,7 +69,8 @@ async def generate_again(query: CallbackQuery, callback_data: JobAction, context
         await asyncio.to_thread(pending.keep, user_id=seller.id, chat_id=query.message.chat.id,
                                 product_info=parent.product_info, ttl_s=settings.credits.pending_request_ttl_s,
                                 photo_path=parent.photo_path, photo_file_id=parent.photo_file_id, parent_id=parent.id)
-        await query.message.answer(await kept_for_top_up_text(settings, lang, seller.id, parent.product_info),
+        price = formats.job_choice(settings, parent).price
+        await query.message.answer(await kept_for_top_up_text(settings, lang, seller.id, parent.product_info, price),
                                    reply_markup=packs_keyboard(lang, settings.credits.packs, settings.credits.price))
         return
     except TooManyJobsInFlight as exc:

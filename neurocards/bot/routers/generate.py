@@ -16,7 +16,7 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from redis.asyncio import Redis
 
-from ... import credits, pending
+from ... import credits, formats, pending
 from ...context import Context
 from ...credits import InsufficientCredits
 from ...jobs import TooManyJobsInFlight, jobs_in_flight
@@ -147,7 +147,8 @@ async def skip_without_photo(query: CallbackQuery, lang: str, callback_answer: C
 async def _generate(message: Message, request: Request, file_id: str, info: str, *, job_key: str) -> None:
     """Refuse early what would fail anyway, then start the job."""
     settings, seller, lang = request.settings, request.seller, request.lang
-    if await asyncio.to_thread(credits.balance_of, seller.id) < settings.credits.price:
+    choice = formats.seller_choice(settings, seller)  # the price checked here is the price debited
+    if await asyncio.to_thread(credits.balance_of, seller.id) < choice.price:
         await _keep_for_top_up(message, request, file_id, info)
         return
     in_flight = await asyncio.to_thread(jobs_in_flight, seller.id)
@@ -158,7 +159,7 @@ async def _generate(message: Message, request: Request, file_id: str, info: str,
         photo = await download_photo(request.bot, file_id)
         await start_generation(request.context, request.bot, seller, message.chat.id, info, photo_file_id=file_id,
                                photo_bytes=photo, job_id=uuid.uuid5(JOB_IDS, job_key),
-                               on_debit=request.metrics.debited)
+                               on_debit=request.metrics.debited, choice=choice)
     except PhotoProblem as problem:
         await message.answer(text(lang, problem.key, **problem.values))
     except TelegramBadRequest as exc:
@@ -166,7 +167,8 @@ async def _generate(message: Message, request: Request, file_id: str, info: str,
             raise
         await message.answer(text(lang, "photo.too_big", size_mb="> 20"))
     except InsufficientCredits:
-        await message.answer(await no_credits_text(settings, lang, seller.id), reply_markup=buy_keyboard(lang))
+        await message.answer(await no_credits_text(settings, lang, seller.id, choice.price),
+                             reply_markup=buy_keyboard(lang))
     except TooManyJobsInFlight as exc:
         await message.answer(text(lang, "too_many_jobs", in_flight=exc.in_flight))
 
@@ -183,7 +185,8 @@ async def _keep_for_top_up(message: Message, request: Request, file_id: str, inf
         return
     await asyncio.to_thread(pending.keep, user_id=request.seller.id, chat_id=message.chat.id, product_info=info,
                             ttl_s=settings.credits.pending_request_ttl_s, photo_path=stored, photo_file_id=file_id)
-    await message.answer(await kept_for_top_up_text(settings, lang, request.seller.id, info),
+    price = formats.seller_choice(settings, request.seller).price
+    await message.answer(await kept_for_top_up_text(settings, lang, request.seller.id, info, price),
                          reply_markup=packs_keyboard(lang, settings.credits.packs, settings.credits.price))
 
 
@@ -193,16 +196,18 @@ def _store_photo(context: Context, photo: bytes) -> str:
     return str(context.storage.save_photo(f"pending-{uuid.uuid4()}", photo, suffix))
 
 
-async def kept_for_top_up_text(settings: Settings, lang: str, user_id: int, info: str) -> str:
+async def kept_for_top_up_text(settings: Settings, lang: str, user_id: int, info: str, price: int | None = None) -> str:
+    """"Not enough credits" for a request kept meanwhile; ``price`` is what the video
+    would cost (its tier's), the base price when not given."""
     balance = await asyncio.to_thread(credits.balance_of, user_id)
-    return text(lang, "no_credits.kept", balance=balance, price=settings.credits.price,
+    return text(lang, "no_credits.kept", balance=balance, price=price or settings.credits.price,
                 info=info or text(lang, "no_info"), minutes=round(settings.credits.pending_request_ttl_s / 60))
 
 
-async def no_credits_text(settings: Settings, lang: str, user_id: int) -> str:
+async def no_credits_text(settings: Settings, lang: str, user_id: int, price: int | None = None) -> str:
     """"Not enough credits", with the seller's balance and the price."""
     balance = await asyncio.to_thread(credits.balance_of, user_id)
-    return text(lang, "no_credits", balance=balance, price=settings.credits.price)
+    return text(lang, "no_credits", balance=balance, price=price or settings.credits.price)
 
 
 async def _first_of_album(message: Message, redis: Redis, lang: str) -> bool:

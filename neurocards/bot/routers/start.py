@@ -9,8 +9,8 @@ from aiogram.filters import Command, CommandStart
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
-from ... import credits
-from ...keyboards import SetLanguage, language_keyboard
+from ... import credits, formats
+from ...keyboards import SetLanguage, language_keyboard, options_button
 from ...models import User
 from ...settings import Settings
 from ...texts import text
@@ -27,7 +27,7 @@ async def start(message: Message, seller: User, seller_is_new: bool, lang: str, 
     lines = [text(lang, "start", price=settings.credits.price, balance=balance)]
     if seller_is_new and settings.credits.welcome:
         lines.append(text(lang, "start.welcome", credits=settings.credits.welcome))
-    await message.answer("\n\n".join(lines))
+    await message.answer("\n\n".join(lines), reply_markup=options_button(lang, formats.seller_choice(settings, seller)))
 
 
 @router.message(Command("help"))

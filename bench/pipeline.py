@@ -1,0 +1,201 @@
+"""The orchestration's own cost: the full pipeline with every outside service at
+zero latency and every limit lifted, against a bare Dramatiq chain of the same
+length on the same Redis, in one run.
+
+Starts a real Redis, a SQLite database and the stand-ins (KIE finishing each
+task at once with a 1 MB video and no create limit; Telegram without flood
+limits; OpenAI answering at once), with our budgets lifted by settings
+(``kie.create_limit = 0``, ``kie.poll_per_s = 0``, ``telegram.messages_per_s =
+0``, no status-edit interval).  Then:
+
+1. the pipeline: ``--jobs`` jobs started at once on one worker process with
+   ``--threads`` threads, until every one is done (photo -> prompt -> upload ->
+   create -> poll -> download 1 MB -> send 1 MB, status edits on the way);
+   the worker's messages per job are counted from its Prometheus endpoint;
+2. the bare chain (``bench/bare_chain.py``): the same number of jobs, each that
+   many no-op messages long, on a worker of the same shape.
+
+Prints jobs/s of each, the ratio (the goal: the pipeline at >= 50 % of the
+bare chain), and each worker's CPU seconds per job.
+
+    python bench/pipeline.py --jobs 200 --threads 8
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import httpx  # noqa: E402
+import psutil  # noqa: E402
+import redis  # noqa: E402
+
+from bench.support import ROOT, TreeSampler, start_jobs  # noqa: E402
+from neurocards.sandbox import kie, telegram  # noqa: E402
+from neurocards.sandbox.kie_state import KIE, SAMPLE_MP4  # noqa: E402
+from neurocards.sandbox.server import ThreadedApp  # noqa: E402
+from neurocards.sandbox.telegram_client import TelegramSandbox  # noqa: E402
+from neurocards.settings import SANDBOX_API_KEY, SANDBOX_BOT_TOKEN  # noqa: E402
+from tests.services import RedisServer, wait_until  # noqa: E402
+from tests.stack import Stack  # noqa: E402
+
+LIFTED = {
+    "KIE__CREATE_LIMIT": "0", "KIE__POLL_PER_S": "0", "TELEGRAM__MESSAGES_PER_S": "0",
+    "TELEGRAM__CHAT_MESSAGES_PER_S": "1000000", "TELEGRAM__STATUS_EDIT_INTERVAL_S": "0",
+    "KIE__POLL_FIRST_S": "0.001", "KIE__POLL_MAX_S": "0.001", "KIE__DEADLINE_S": "900",
+}
+VIDEO_BYTES = 1024 * 1024
+
+
+def one_mb_mp4() -> bytes:
+    """The sample clip padded to 1 MB with an ISO ``free`` box: still a valid mp4."""
+    clip = SAMPLE_MP4.read_bytes()
+    pad = VIDEO_BYTES - len(clip)
+    return clip + struct.pack(">I", pad) + b"free" + bytes(pad - 8)
+
+
+def messages_processed(metrics_url: str) -> float:
+    text = httpx.get(metrics_url, timeout=10).text
+    return sum(float(value) for value in re.findall(r"^dramatiq_messages_total\{[^}]*\} ([0-9.e+]+)$", text, re.M))
+
+
+def actor_ms(metrics_url: str) -> dict[str, tuple[float, float]]:
+    """Per actor: (messages, total milliseconds), from Dramatiq's duration histogram."""
+    text = httpx.get(metrics_url, timeout=10).text
+    found: dict[str, list[float]] = {}
+    for kind, actor, value in re.findall(
+            r'^dramatiq_message_duration_milliseconds_(sum|count)\{[^}]*actor_name="([^"]+)"[^}]*\} ([0-9.e+]+)$',
+            text, re.M):
+        found.setdefault(actor, [0.0, 0.0])[0 if kind == "count" else 1] += float(value)
+    return {actor: (count, total) for actor, (count, total) in found.items()}
+
+
+def run_pipeline(stack: Stack, context, jobs: int, threads: int) -> dict:
+    from neurocards.models import Job
+
+    worker = stack.start_worker(threads=threads)
+    metrics_url = f"http://127.0.0.1:{stack.env['NEUROCARDS_METRICS__WORKER_PORT']}/metrics"
+    wait_until(lambda: _up(metrics_url), timeout=60, what="the worker")
+    sampler = TreeSampler(worker.pid)
+    own = psutil.Process()
+    own_before = sum(own.cpu_times()[:2])
+    cpu_before, messages_before = sampler.cpu_s(), messages_processed(metrics_url)
+    started = time.monotonic()
+    ids = start_jobs(stack, context, jobs)
+    wait_until(lambda: Job.select().where(Job.id.in_(ids) & (Job.status == "done")).count() == jobs,
+               timeout=120 + jobs, interval=0.1, what="every job to be done")
+    elapsed = time.monotonic() - started
+    time.sleep(1.5)  # the last status edits
+    from neurocards.jobs import stage_durations
+
+    stages: dict[str, list[float]] = {}
+    for job in Job.select().where(Job.id.in_(ids)):
+        for stage, seconds in stage_durations(job).items():
+            stages.setdefault(stage, []).append(seconds)
+    per_actor = actor_ms(metrics_url)
+    result = {"actors": per_actor, "elapsed": elapsed, "cpu": sampler.cpu_s() - cpu_before, "stand_ins_cpu": sum(own.cpu_times()[:2]) - own_before,
+              "messages": messages_processed(metrics_url) - messages_before,
+              "stages": {stage: sum(values) / len(values) for stage, values in stages.items()}}
+    stack.stop("worker")
+    return result
+
+
+def _up(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def run_bare_chain(redis_url: str, jobs: int, hops: int, threads: int) -> dict:
+    client = redis.Redis.from_url(redis_url)
+    env = {**os.environ, "BENCH_REDIS_URL": redis_url, "PYTHONPATH": str(ROOT)}
+    argv = [sys.executable, "-m", "dramatiq", "bench.bare_chain", "--processes", "1", "--threads", str(threads)]
+    worker = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              start_new_session=True)
+    sys.path.insert(0, str(ROOT))
+    os.environ["BENCH_REDIS_URL"] = redis_url
+    from bench import bare_chain
+
+    try:
+        bare_chain.hop.send("warm-up", 1)
+        wait_until(lambda: client.get(bare_chain.DONE_KEY), timeout=60, what="the bare worker")
+        client.delete(bare_chain.DONE_KEY)
+        sampler = TreeSampler(worker.pid)
+        cpu_before, started = sampler.cpu_s(), time.monotonic()
+        for job in range(jobs):
+            bare_chain.hop.send(str(job), hops)
+        wait_until(lambda: int(client.get(bare_chain.DONE_KEY) or 0) >= jobs, timeout=120 + jobs, interval=0.05,
+                   what="every bare chain")
+        return {"elapsed": time.monotonic() - started, "cpu": sampler.cpu_s() - cpu_before}
+    finally:
+        worker.terminate()
+        worker.wait(30)
+        client.close()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--jobs", type=int, default=200)
+    parser.add_argument("--threads", type=int, default=8)
+    args = parser.parse_args()
+
+    video = one_mb_mp4()
+
+    def kie_app():
+        app = kie.create_app(api_keys=(SANDBOX_API_KEY,), generation_s=0, rate_limit=False)
+        app[KIE].sample = video
+        return app
+
+    redis_server = RedisServer()
+    folder = Path(tempfile.mkdtemp(prefix="neurocards-bench-"))
+    stack = Stack(redis_url=redis_server.url, database_url=f"sqlite:///{folder / 'bench.db'}", **LIFTED)
+    stack.kie.stop()
+    stack.telegram.stop()
+    stack.kie = ThreadedApp(kie_app)
+    stack.telegram = ThreadedApp(lambda: telegram.create_app(tokens=(SANDBOX_BOT_TOKEN,), flood=False))
+    stack.tg = TelegramSandbox(stack.telegram.url)
+    stack.env["NEUROCARDS_SANDBOX__KIE_PORT"] = str(stack.kie.port)
+    stack.env["NEUROCARDS_SANDBOX__TELEGRAM_PORT"] = str(stack.telegram.port)
+    os.environ.update(stack.env)
+    from neurocards.context import Context
+    from neurocards.schema import migrate
+    from neurocards.settings import load_settings
+
+    context = Context(load_settings())
+    migrate()
+    try:
+        pipeline = run_pipeline(stack, context, args.jobs, args.threads)
+        hops = max(1, round(pipeline["messages"] / args.jobs))
+        bare = run_bare_chain(redis_server.url, args.jobs, hops, args.threads)
+    finally:
+        stack.close()
+        context.close()
+        redis_server.stop()
+    pipeline_rate, bare_rate = args.jobs / pipeline["elapsed"], args.jobs / bare["elapsed"]
+    print(f"{args.jobs} jobs, 1 worker process x {args.threads} threads, 1 MB videos, limits lifted")
+    print(f"pipeline: {pipeline_rate:.1f} jobs/s ({pipeline['elapsed']:.1f} s; {pipeline['messages'] / args.jobs:.1f} "
+          f"messages per job); worker CPU {pipeline['cpu'] / args.jobs * 1000:.0f} ms per job")
+    print(f"  the stand-ins (this process) used {pipeline['stand_ins_cpu']:.1f} CPU-s")
+    print("  mean time in each state: " + ", ".join(f"{stage} {seconds * 1000:.0f} ms"
+                                                    for stage, seconds in pipeline["stages"].items()))
+    print("  time per message by actor: " + ", ".join(
+        f"{actor} {total / count:.0f} ms x{count / args.jobs:.1f}" for actor, (count, total) in
+        sorted(pipeline["actors"].items(), key=lambda item: -item[1][1]) if count))
+    print(f"bare Dramatiq chain of {hops} messages: {bare_rate:.1f} jobs/s ({bare['elapsed']:.1f} s); worker CPU "
+          f"{bare['cpu'] / args.jobs * 1000:.0f} ms per job")
+    print(f"pipeline / bare chain: {pipeline_rate / bare_rate:.0%}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

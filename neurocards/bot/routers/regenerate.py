@@ -1,0 +1,192 @@
+"""The regenerate panel under a delivered video (issue 14): again with a new
+description (asked for), or in another format or tier (a panel to pick them,
+then "Start" at the price it shows).  "Again as it is" is ``routers.again``.
+
+Each is a new job with its own debit and the delivered one as its parent.  The
+price on the "Start" button travels in its data and must still be the tier's
+price when pressed: a changed price is shown, never charged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import logging
+import uuid
+from pathlib import Path
+
+from aiogram import Bot, F, Router
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.callback_answer import CallbackAnswer
+from redis.asyncio import Redis
+
+from ... import formats, jobs
+from ...context import Context
+from ...credits import InsufficientCredits
+from ...formats import Choice
+from ...jobs import TooManyJobsInFlight
+from ...keyboards import JobAction, JobActionKind, Regenerate, RegeneratePick, buy_keyboard, regenerate_keyboard
+from ...models import Job, User
+from ...settings import Settings
+from ...status import info_label
+from ...texts import text
+from ..flow import start_generation
+from ..metrics import BotMetrics
+from .generate import JOB_IDS, no_credits_text
+
+router = Router(name="regenerate")
+logger = logging.getLogger("neurocards.bot.regenerate")
+
+#: A second tap on the same "Start" within this many seconds starts nothing.
+DOUBLE_TAP_WINDOW_S = 10
+
+
+class NewDescription(StatesGroup):
+    """Waiting for the new description of a delivered video's photo."""
+
+    product_info = State()
+
+
+async def own_job(query: CallbackQuery, job_id: str, seller: User, lang: str, answer: CallbackAnswer) -> Job | None:
+    """The job a button names, if it exists and is the presser's; else the answer says why."""
+    job = await asyncio.to_thread(jobs.get_job, job_id)
+    if job is None:
+        logger.warning("forged or stale button: user=%s data=%r", seller.id, query.data)
+        answer.text = text(lang, "callback.unknown")
+        return None
+    if job.user_id != seller.id:
+        logger.warning("button for another seller's job: user=%s job=%s owner=%s", seller.id, job.id, job.user_id)
+        answer.text, answer.show_alert = text(lang, "callback.not_yours"), True
+        return None
+    return job
+
+
+def photo_available(job: Job) -> bool:
+    """Whether a new job can have this job's photo: by Telegram's file_id from any host, or stored here."""
+    return bool(job.photo_file_id) or bool(job.photo_path and Path(job.photo_path).is_file())
+
+
+def _panel_text(lang: str, job: Job, choice: Choice) -> str:
+    made_in = html.unescape(formats.made_in_label(lang, choice.tier.name, choice.aspect_ratio, choice.price))
+    return text(lang, "regenerate.title", info=info_label(job), made_in=made_in)
+
+
+@router.callback_query(JobAction.filter(F.action == JobActionKind.FORMAT))
+async def show_panel(query: CallbackQuery, callback_data: JobAction, seller: User, lang: str, settings: Settings,
+                     callback_answer: CallbackAnswer) -> None:
+    job = await own_job(query, callback_data.job_id, seller, lang, callback_answer)
+    if job is None:
+        return
+    choice = formats.job_choice(settings, job)
+    await query.message.answer(_panel_text(lang, job, choice),
+                               reply_markup=regenerate_keyboard(lang, job.id, formats.tiers(settings), choice))
+
+
+@router.callback_query(RegeneratePick.filter())
+async def pick(query: CallbackQuery, callback_data: RegeneratePick, seller: User, lang: str, settings: Settings,
+               callback_answer: CallbackAnswer) -> None:
+    job = await own_job(query, callback_data.job_id, seller, lang, callback_answer)
+    choice = _choice(settings, callback_data.tier, callback_data.ratio)
+    if job is None or choice is None:
+        callback_answer.text = callback_answer.text or text(lang, "callback.unknown")
+        return
+    await query.message.edit_text(_panel_text(lang, job, choice),
+                                  reply_markup=regenerate_keyboard(lang, job.id, formats.tiers(settings), choice))
+
+
+def _choice(settings: Settings, tier: str, ratio_code: str) -> Choice | None:
+    """The choice a button names, if that tier and format are on offer."""
+    found, ratio = formats.find_tier(settings, tier), formats.ratio_of_code(ratio_code)
+    return Choice(found, ratio) if found is not None and ratio is not None else None
+
+
+@router.callback_query(Regenerate.filter())
+async def start_again(query: CallbackQuery, callback_data: Regenerate, context: Context, bot: Bot, seller: User,
+                      lang: str, redis: Redis, metrics: BotMetrics, callback_answer: CallbackAnswer) -> None:
+    settings = context.settings
+    parent = await own_job(query, callback_data.job_id, seller, lang, callback_answer)
+    choice = _choice(settings, callback_data.tier, callback_data.ratio)
+    if parent is None or choice is None:
+        callback_answer.text = callback_answer.text or text(lang, "callback.unknown")
+        return
+    if choice.price != callback_data.price:  # the price shown is the price debited, or nothing is
+        callback_answer.text = text(lang, "regenerate.price_changed", price=choice.price)
+        callback_answer.show_alert = True
+        keyboard = regenerate_keyboard(lang, parent.id, formats.tiers(settings), choice)
+        await query.message.edit_text(_panel_text(lang, parent, choice), reply_markup=keyboard)
+        return
+    if not photo_available(parent):
+        callback_answer.text, callback_answer.show_alert = text(lang, "callback.no_photo"), True
+        return
+    tap_key = f"neurocards:regenerate:{seller.id}:{parent.id}:{choice.tier.name}:{callback_data.ratio}"
+    if not await redis.set(tap_key, query.id, nx=True, ex=DOUBLE_TAP_WINDOW_S):
+        callback_answer.text = text(lang, "callback.already")
+        return
+    started = await _start(query.message, context, bot, seller, lang, metrics, parent, parent.product_info, choice,
+                           job_id=uuid.uuid5(JOB_IDS, f"regenerate:{query.id}"))
+    if not started:
+        await redis.delete(tap_key)
+        return
+    callback_answer.text = text(lang, "callback.started")
+
+
+@router.callback_query(JobAction.filter(F.action == JobActionKind.EDIT))
+async def ask_description(query: CallbackQuery, callback_data: JobAction, seller: User, lang: str,
+                          settings: Settings, state: FSMContext, callback_answer: CallbackAnswer) -> None:
+    job = await own_job(query, callback_data.job_id, seller, lang, callback_answer)
+    if job is None:
+        return
+    if not photo_available(job):
+        callback_answer.text, callback_answer.show_alert = text(lang, "callback.no_photo"), True
+        return
+    choice = formats.job_choice(settings, job)
+    await state.set_state(NewDescription.product_info)
+    await state.update_data(job_id=str(job.id), price=choice.price)
+    await query.message.answer(text(lang, "regenerate.ask_info", format=formats.format_label(lang, choice.aspect_ratio),
+                                    tier=formats.tier_label(lang, choice.tier.name), price=choice.price))
+
+
+@router.message(NewDescription.product_info, F.text & ~F.text.startswith("/"))
+async def take_description(message: Message, context: Context, bot: Bot, seller: User, lang: str,
+                           state: FSMContext, metrics: BotMetrics) -> None:
+    settings = context.settings
+    info = message.text.strip()
+    limit = settings.telegram.max_product_info_chars
+    if not info:
+        await message.answer(text(lang, "info_empty"))
+        return
+    if len(info) > limit:
+        await message.answer(text(lang, "info_too_long", length=len(info), limit=limit))
+        return
+    data = await state.get_data()
+    parent = await asyncio.to_thread(jobs.get_job, data.get("job_id", ""))
+    if parent is None or parent.user_id != seller.id:
+        await state.clear()
+        await message.answer(text(lang, "callback.unknown"))
+        return
+    choice = formats.job_choice(settings, parent)
+    if choice.price != data.get("price"):  # changed since the question said it: say so, and ask again
+        await state.update_data(price=choice.price)
+        await message.answer(text(lang, "regenerate.price_changed", price=choice.price))
+        return
+    await state.clear()
+    await _start(message, context, bot, seller, lang, metrics, parent, info, choice,
+                 job_id=uuid.uuid5(JOB_IDS, f"{message.chat.id}:{message.message_id}"))
+
+
+async def _start(message: Message, context: Context, bot: Bot, seller: User, lang: str, metrics: BotMetrics,
+                 parent: Job, info: str, choice: Choice, *, job_id: uuid.UUID) -> bool:
+    """Start the new job; False (and the seller told why) when it could not start."""
+    try:
+        await start_generation(context, bot, seller, message.chat.id, info, parent=parent, job_id=job_id,
+                               on_debit=metrics.debited, choice=choice)
+    except InsufficientCredits:
+        await message.answer(await no_credits_text(context.settings, lang, seller.id, choice.price),
+                             reply_markup=buy_keyboard(lang))
+        return False
+    except TooManyJobsInFlight as exc:
+        await message.answer(text(lang, "too_many_jobs", in_flight=exc.in_flight))
+        return False
+    return True

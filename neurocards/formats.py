@@ -1,0 +1,125 @@
+"""What a video is made in: its format (aspect ratio) and quality tier, and so its
+KIE model and its price in credits (issue 14).
+
+A seller's photo with a caption is made in the seller's remembered choice
+("Options"; the defaults until they pick), a "Generate again" in its parent's.
+The price a choice shows is the price :func:`neurocards.jobs.start_job` debits:
+both read it here, from the settings (``formats.tiers``; a tier without a model
+or price takes ``kie.model`` / ``credits.price``).
+
+Formats are what marketplaces and Reels/Shorts take (``shared/API_FACTS.md`` §6).
+Veo makes 16:9 and 9:16 only (§1.3), and so do the market models we call, so a
+square video is filmed 9:16 with the product in the middle, and the seller is
+told to crop it (:data:`FILMED_AS`); we never pretend KIE made a square.
+Pure functions of the settings and the rows given, and the labels sellers read:
+no database, no I/O.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+
+from .texts import CATALOGUES, DEFAULT_LANGUAGE, text
+
+__all__ = ["ASPECT_RATIOS", "FILMED_AS", "Tier", "Choice", "tiers", "find_tier", "default_aspect_ratio", "choose",
+           "seller_choice", "job_choice", "filmed_as", "ratio_code", "ratio_of_code", "format_label", "tier_label",
+           "made_in_label"]
+
+#: The formats a seller can pick, in button order.
+ASPECT_RATIOS = ("9:16", "1:1", "16:9")
+
+#: The aspect ratio KIE is asked for, per format.
+FILMED_AS = {"9:16": "9:16", "1:1": "9:16", "16:9": "16:9"}
+
+
+@dataclasses.dataclass(frozen=True)
+class Tier:
+    name: str
+    model: str
+    price: int
+
+
+@dataclasses.dataclass(frozen=True)
+class Choice:
+    """A tier and a format: what one video is made in, and what it costs."""
+
+    tier: Tier
+    aspect_ratio: str
+
+    @property
+    def price(self) -> int:
+        return self.tier.price
+
+    @property
+    def model(self) -> str:
+        return self.tier.model
+
+    @property
+    def filmed_as(self) -> str:
+        return filmed_as(self.aspect_ratio)
+
+
+def tiers(settings) -> list[Tier]:
+    """The tiers on offer, the default first, with their models and prices filled in."""
+    return [Tier(tier.name, tier.model or settings.kie.model, tier.price or settings.credits.price)
+            for tier in settings.formats.tiers]
+
+
+def find_tier(settings, name: str) -> Tier | None:
+    return next((tier for tier in tiers(settings) if tier.name == name), None)
+
+
+def default_aspect_ratio(settings) -> str:
+    ratio = settings.kie.aspect_ratio
+    return ratio if ratio in ASPECT_RATIOS else ASPECT_RATIOS[0]
+
+
+def choose(settings, tier: str = "", aspect_ratio: str = "") -> Choice:
+    """The choice named, with the default for a name no longer (or never) on offer."""
+    found = find_tier(settings, tier) or tiers(settings)[0]
+    return Choice(found, aspect_ratio if aspect_ratio in ASPECT_RATIOS else default_aspect_ratio(settings))
+
+
+def seller_choice(settings, user) -> Choice:
+    """What the seller's next photo will be made in: their "Options"."""
+    return choose(settings, getattr(user, "tier", ""), getattr(user, "aspect_ratio", ""))
+
+
+def job_choice(settings, job) -> Choice:
+    """A job's tier and format at today's price: what "Generate again" makes."""
+    return choose(settings, job.tier, job.aspect_ratio)
+
+
+def filmed_as(aspect_ratio: str) -> str:
+    return FILMED_AS.get(aspect_ratio, aspect_ratio)
+
+
+def ratio_code(aspect_ratio: str) -> str:
+    """"9:16" as it goes into button data, where ":" separates fields: "9x16"."""
+    return aspect_ratio.replace(":", "x")
+
+
+def ratio_of_code(code: str) -> str | None:
+    ratio = code.replace("x", ":")
+    return ratio if ratio in ASPECT_RATIOS else None
+
+
+# -- what sellers read ------------------------------------------------------------------
+
+
+def format_label(language: str, aspect_ratio: str) -> str:
+    """"9:16 vertical", "1:1 square (filmed 9:16, crop it)", ... (plain text)."""
+    return html.unescape(text(language, f"format.{ratio_code(aspect_ratio)}"))
+
+
+def tier_label(language: str, name: str) -> str:
+    """The tier's name in the seller's language ("Fast"), or its settings name."""
+    catalogue = CATALOGUES.get(language, CATALOGUES[DEFAULT_LANGUAGE])
+    return catalogue.get(f"tier.{name}", name.replace("_", " ").capitalize())
+
+
+def made_in_label(language: str, tier: str, aspect_ratio: str, price: int) -> str:
+    """"📐 9:16 vertical · Fast · 1 cr.": what a video is made in and what it costs (HTML)."""
+    return text(language, "made_in", format=format_label(language, aspect_ratio), tier=tier_label(language, tier),
+                price=price)

@@ -1,0 +1,206 @@
+"""The watchdog: every paid job ends, even when its messages are lost (DESIGN §12).
+
+The database is the source of truth; broker messages are how work moves, and a
+message can be lost — Redis restarted empty or flushed, a fail-over to a replica
+that lagged, the bot crashing between committing a job and enqueueing it.  Every
+``watchdog.period_s`` the watchdog, driven from the database alone, finds jobs
+that made no progress (no write: ``updated_at``) for longer than their state
+allows (``watchdog.<state>_s``) and moves each on:
+
+- :func:`plan` decides: the state's message again — ``enhance_prompt`` for a job
+  created or enhancing, ``poll_generation(job, poll_count)`` for a job generating
+  at KIE (its existing task: never a second one), ``submit_generation`` for one
+  generating without a task, ``download_video``, ``deliver_video``; or, past the
+  job's overall deadline (``watchdog.deadline_s``), fail it with its refund.  A
+  failed job whose seller was never told gets ``notify_failure`` again.  Claims
+  (``submit_claim``, ``send_claim``, ``notice_claim``) of a stuck job are cleared:
+  their holders' messages are gone, or they would have written since.
+- :func:`rescue` does it: marks the job (:func:`jobs.take_for_rescue` stamps
+  ``updated_at``, so it is not rescued again before its limit passes once more)
+  and sends the message; or fails it (:func:`jobs.fail_stuck`, refund in the
+  same transaction) and has the seller told.  Every actor is idempotent, so a
+  message sent again for a job that was only slow changes nothing.
+- :func:`run` is the loop: one active watchdog at a time, by a lease in the
+  database (:mod:`neurocards.leases`; not Redis, which may have just lost
+  everything); a pass that fails (the database or Redis away) is logged and
+  tried again next period.  It returns soon after ``stop`` is set.
+
+Each rescue is a WARNING line with the job id, and counts in
+``neurocards_watchdog_rescues_total{stage,action}``
+(:mod:`neurocards.watchdog_metrics`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+import threading
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from . import jobs, leases
+from .db import forget_connection
+from .dispatch import ActorName
+from .errors import Failure, Kind
+from .jobs import Claim
+from .logs import job_logger
+from .models import ACTIVE_STATUSES, Job, JobStatus, User, utcnow
+
+if TYPE_CHECKING:
+    from .watchdog_metrics import WatchdogMetrics
+
+__all__ = ["Rescue", "plan", "stuck_jobs", "unnotified_failures", "rescue", "run_pass", "run", "LEASE_NAME",
+           "ACTIONS"]
+
+logger = logging.getLogger("neurocards.watchdog")
+
+#: The lease the active watchdog holds.
+LEASE_NAME = "watchdog"
+
+#: What a rescue does: send the state's message again, fail the job (deadline), tell the seller again.
+ACTIONS = ("resend", "fail", "notify")
+
+#: Each active state's message, sent again for a stuck job (``generating`` depends on its task).
+RESEND = {
+    JobStatus.CREATED: ActorName.ENHANCE_PROMPT,
+    JobStatus.ENHANCING: ActorName.ENHANCE_PROMPT,
+    JobStatus.DOWNLOADING: ActorName.DOWNLOAD_VIDEO,
+    JobStatus.DELIVERING: ActorName.DELIVER_VIDEO,
+}
+
+#: The error class of a job failed past its deadline (the seller reads "busy, try again").
+DEADLINE_ERROR_CLASS = "expired"
+
+
+@dataclasses.dataclass(frozen=True)
+class Rescue:
+    """What to do with one stuck job."""
+
+    action: str  # one of ACTIONS
+    actor: ActorName | None = None  # the message to send (a failed job's notice is sent after failing it)
+    args: tuple = ()
+    clear: tuple[Claim, ...] = ()  # claims whose holders are gone
+
+    def describe(self) -> str:
+        if self.action == "fail":
+            return "past its deadline: failed, credit refunded, seller told"
+        call = f"{self.actor}({', '.join(str(arg) for arg in self.args)})"
+        cleared = f", cleared {', '.join(claim.value for claim in self.clear)}" if self.clear else ""
+        told = "seller never told: " if self.action == "notify" else ""
+        return f"{told}{call} sent again{cleared}"
+
+
+def plan(job: Job, settings, now: dt.datetime) -> Rescue:
+    """What to do with ``job``, found stuck (``settings``: the ``[watchdog]`` section)."""
+    status = JobStatus(job.status)
+    job_id = str(job.id)
+    if status is JobStatus.FAILED:
+        return Rescue("notify", ActorName.NOTIFY_FAILURE, (job_id,), (Claim.NOTICE,))
+    if (now - job.created_at).total_seconds() > settings.deadline_s:
+        return Rescue("fail")
+    if status is JobStatus.GENERATING and job.kie_task_id:  # poll the task it has
+        return Rescue("resend", ActorName.POLL_GENERATION, (job_id, job.poll_count))
+    if status is JobStatus.GENERATING:
+        return Rescue("resend", ActorName.SUBMIT_GENERATION, (job_id,), (Claim.SUBMIT,))
+    clear = (Claim.SEND,) if status is JobStatus.DELIVERING else ()
+    return Rescue("resend", RESEND[status], (job_id,), clear)
+
+
+def stuck_jobs(settings, now: dt.datetime) -> Iterator[Job]:
+    """Jobs in an active state, unwritten for longer than that state allows; the
+    longest-stuck first, at most ``settings.batch`` per state."""
+    for status in ACTIVE_STATUSES:
+        cutoff = now - dt.timedelta(seconds=settings.stale_after_s(status))
+        yield from (Job.select()
+                    .where((Job.status == status) & (Job.updated_at < cutoff))
+                    .order_by(Job.updated_at)
+                    .limit(settings.batch))
+
+
+def unnotified_failures(settings, now: dt.datetime) -> Iterator[Job]:
+    """Failed jobs whose seller was not told for ``unnotified_s``, failed within
+    ``notify_within_s`` (nobody is told about a failure of last month), and whose
+    seller has not blocked the bot."""
+    unwritten = now - dt.timedelta(seconds=settings.unnotified_s)
+    recent = now - dt.timedelta(seconds=settings.notify_within_s)
+    untold = (Job.status == JobStatus.FAILED) & Job.failure_notified_at.is_null()
+    reachable = User.blocked == False  # noqa: E712  (peewee builds SQL from ==)
+    return iter(Job.select(Job)
+                .join(User)
+                .where(untold & (Job.updated_at < unwritten) & (Job.failed_at > recent) & reachable)
+                .order_by(Job.updated_at)
+                .limit(settings.batch))
+
+
+def rescue(context, job: Job, what: Rescue, now: dt.datetime, metrics: WatchdogMetrics | None = None) -> bool:
+    """Carry ``what`` out on ``job``; False when the job moved since it was found
+    (nothing done).  A send that fails raises, after the job was marked: it is
+    found again when its limit passes once more."""
+    log = job_logger(job.id, logger.name)
+    stuck_s = (now - job.updated_at).total_seconds()
+    if what.action == "fail":
+        detail = f"no progress in {job.status} for {stuck_s:.0f} s, past the job's deadline (watchdog)"
+        refund = jobs.fail_stuck(job.id, JobStatus(job.status), job.updated_at,
+                                 Failure(Kind.SYSTEM, DEADLINE_ERROR_CLASS, detail))
+        if refund is None:
+            return False
+        log.warning("watchdog: stuck in %s for %.0f s, %s", job.status, stuck_s, what.describe())
+        if metrics is not None:
+            metrics.failed(jobs.get_job(job.id), refund.amount)
+        context.send(ActorName.NOTIFY_FAILURE, str(job.id))  # if this fails, unnotified_failures tells later
+    else:
+        if not jobs.take_for_rescue(job.id, JobStatus(job.status), job.updated_at, what.clear):
+            return False
+        context.send(what.actor, *what.args)
+        log.warning("watchdog: stuck in %s for %.0f s, %s", job.status, stuck_s, what.describe())
+    if metrics is not None:
+        metrics.rescued(job.status, what.action)
+    return True
+
+
+def run_pass(context, metrics: WatchdogMetrics | None = None) -> int:
+    """Find every stuck job and rescue it; the number rescued."""
+    settings = context.settings.watchdog
+    context.broker.client.ping()  # nothing can be sent without Redis: wait for it rather than mark jobs in vain
+    now = utcnow()
+    rescued = 0
+    for job in (*stuck_jobs(settings, now), *unnotified_failures(settings, now)):
+        rescued += rescue(context, job, plan(job, settings, now), now, metrics)
+    return rescued
+
+
+def run(context, stop: threading.Event, metrics: WatchdogMetrics | None = None) -> None:
+    """Every ``watchdog.period_s``, take (or renew) the lease and, holding it, make a
+    pass; until ``stop`` is set.  The lease is given up on the way out."""
+    settings = context.settings.watchdog
+    holder = leases.holder_id()
+    leading: bool | None = None  # not known yet: the first answer is logged either way
+    while not stop.is_set():
+        try:
+            leading = _lead(holder, settings.lease_s, leading, metrics)
+            if leading:
+                run_pass(context, metrics)
+        except Exception as exc:  # the database or Redis away: try again next period
+            logger.warning("watchdog: pass failed (%s: %s); trying again in %.0f s", type(exc).__name__,
+                           str(exc).splitlines()[0] if str(exc) else "", settings.period_s)
+            forget_connection()
+        stop.wait(settings.period_s)
+    if leading:
+        try:
+            leases.release(LEASE_NAME, holder)
+        except Exception:
+            logger.warning("watchdog: could not give the lease up; it expires by itself", exc_info=True)
+    logger.info("watchdog: stopped")
+
+
+def _lead(holder: str, lease_s: float, leading: bool | None, metrics: WatchdogMetrics | None) -> bool:
+    """Take or renew the lease; log and count a change of hands."""
+    now_leading = leases.acquire(LEASE_NAME, holder, lease_s)
+    if now_leading != leading:
+        logger.info("watchdog: %s", "active (holding the lease)" if now_leading
+                    else "standing by (another watchdog holds the lease)")
+    if metrics is not None:
+        metrics.leader.set(1 if now_leading else 0)
+    return now_leading
+

@@ -1,0 +1,233 @@
+"""The bot end to end, issue 14: formats and quality tiers ("Options", remembered per
+seller, the price shown is the price debited), the regenerate panel under a
+delivered video, and the live ETA on the status message.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import time
+
+import httpx
+import pytest
+
+from neurocards import credits, users
+from neurocards.models import LedgerEntry, User
+from neurocards.texts import text
+from tests.bot_fixtures import Chat, bot, buttons  # noqa: F401  (fixtures)
+from tests.pipeline_fixtures import fresh, stack  # noqa: F401  (fixtures)
+from tests.stack import wait_for_final, wait_for_status
+
+pytestmark = pytest.mark.usefixtures("bot")
+
+
+def kie_request(stack, job) -> dict:
+    """What KIE was asked to make for ``job``."""
+    tasks = httpx.get(f"{stack.kie.url}/_sandbox/kie/tasks").json()["tasks"]
+    return next(task["request"] for task in tasks if task["task_id"] == job.kie_task_id)
+
+
+def debits(chat) -> list[int]:
+    query = LedgerEntry.select().where((LedgerEntry.user == chat.id) & (LedgerEntry.kind == "debit"))
+    return [entry.amount for entry in query.order_by(LedgerEntry.id)]
+
+
+def shown(chat, key: str, **values) -> str:
+    """A catalogue text as the seller reads it: tags become formatting, entities characters."""
+    return html.unescape(re.sub(r"<[^>]+>", "", text(chat.language, key, **values)))
+
+
+def default_panel(chat) -> str:
+    return shown(chat, "options.title", format=chat.t("format.9x16"), tier=chat.t("tier.fast"), price=1)
+
+
+def made_in(chat, label_key: str, tier: str, price: int) -> str:
+    return chat.t("made_in", format=html.unescape(chat.t(label_key)), tier=chat.t(tier), price=price)
+
+
+# -- Options ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("language", ["en", "ru"])
+def test_options_are_remembered_and_the_price_shown_is_the_price_debited(bot, language):
+    # Given a seller with 3 credits, shown the defaults under /start
+    chat = Chat(bot, language)
+    chat.start()
+    greeting = chat.messages()[-1]
+    assert buttons(greeting) == [(chat.t("button.options", format="9:16", tier=chat.t("tier.fast"), price=1),
+                                  "options")]
+    credits.grant(chat.id, 2, "test")
+
+    # When they open the Options and pick 16:9 in the quality tier
+    chat.command("options")
+    panel = chat.wait_text(default_panel(chat))
+    fast, quality = chat.t("options.tier", tier=chat.t("tier.fast"), price=1), chat.t(
+        "options.tier", tier=chat.t("tier.quality"), price=3)
+    assert buttons(panel) == [("✓ 9:16", "opt:fast:9x16"), ("1:1", "opt:fast:1x1"), ("16:9", "opt:fast:16x9"),
+                              (f"✓ {fast}", "opt:fast:9x16"), (quality, "opt:quality:9x16"),
+                              (chat.t("button.done"), "optok")]
+    chat.press(callback_data="opt:quality:9x16", message_id=panel["message_id"])
+    chat.press(callback_data="opt:quality:16x9", message_id=panel["message_id"])
+    expected = shown(chat, "options.title", format=chat.t("format.16x9"), tier=chat.t("tier.quality"), price=3)
+    bot.tg.wait_for(lambda t: t["messages"][str(panel["message_id"])]["text"] == expected, chat_id=chat.id)
+    chat.press(callback_data="optok", message_id=panel["message_id"])
+    saved = chat.t("options.saved", format=chat.t("format.16x9"), tier=chat.t("tier.quality"), price=3)
+    bot.tg.wait_for(lambda t: t["messages"][str(panel["message_id"])]["text"] == saved, chat_id=chat.id)
+    assert (User.get_by_id(chat.id).tier, User.get_by_id(chat.id).aspect_ratio) == ("quality", "16:9")
+    time.sleep(2)  # past the throttle's window: that was 5 taps in a row
+
+    # Then a photo with a caption is made in them, for the 3 credits the panel showed
+    chat.photo(caption="Desk lamp")
+    chat.wait_video()
+    [job] = chat.ended_jobs()
+    assert (job.status, job.tier, job.model, job.aspect_ratio, job.price) == ("done", "quality", "veo3", "16:9", 3)
+    request = kie_request(bot, job)
+    assert (request["model"], request["aspect_ratio"]) == ("veo3", "16:9")
+    assert debits(chat) == [-3] and chat.balance() == 0
+
+
+def test_a_square_is_filmed_vertical_and_the_seller_is_told(bot):
+    chat = Chat(bot)
+    chat.start()
+    chat.command("options")
+    panel = chat.wait_text(default_panel(chat))
+    assert "1:1" in panel["text"] and "crop" in panel["text"]  # said before it is picked
+    users.remember_choice(chat.id, "fast", "1:1")
+    chat.photo(caption="Scented candle")
+    chat.wait_video()
+    [job] = chat.ended_jobs()
+    assert (job.aspect_ratio, job.price) == ("1:1", 1)
+    assert kie_request(bot, job)["aspect_ratio"] == "9:16"  # what Veo makes; the label says to crop it
+    assert html.unescape(chat.t("format.1x1")) == "1:1 square (filmed 9:16, crop it)"
+
+
+def test_a_seller_short_of_their_tiers_price_is_told_that_price(bot):
+    chat = Chat(bot)
+    chat.start()  # 1 credit; the quality tier costs 3
+    users.remember_choice(chat.id, "quality", "9:16")
+    chat.photo(caption="Teapot")
+    chat.wait_text(chat.t("no_credits.kept", balance=1, price=3, info="Teapot", minutes=30))
+    assert chat.jobs() == [] and chat.balance() == 1
+
+
+@pytest.mark.parametrize("data", ["opt:platinum:9x16", "opt:fast:4x3", "opt:fast"])
+def test_a_forged_option_changes_nothing(bot, data):
+    chat = Chat(bot)
+    chat.start()
+    chat.command("options")
+    panel = chat.wait_text(default_panel(chat))
+    answer = chat.wait_answer(chat.press(callback_data=data, message_id=panel["message_id"])["callback_query_id"])
+    assert answer["text"] == chat.t("callback.unknown")
+    assert (User.get_by_id(chat.id).tier, User.get_by_id(chat.id).aspect_ratio) == ("", "")
+
+
+# -- the regenerate panel -----------------------------------------------------------------------------
+
+
+def delivered(chat, caption="Linen apron"):
+    chat.photo(caption=caption)
+    [video] = chat.wait_video()
+    [job] = chat.ended_jobs()
+    return job, video
+
+
+def test_another_format_or_tier_is_a_new_job_at_the_price_on_its_button(bot):
+    # Given a delivered video (fast, 9:16) and 3 more credits
+    chat = Chat(bot)
+    chat.start()
+    first, video = delivered(chat)
+    credits.grant(chat.id, 3, "test")
+
+    # When the seller opens "another format or quality" and picks 16:9, quality
+    chat.press(callback_data=f"job:format:{first.id}", message_id=video["message_id"])
+    panel = chat.wait_text(chat.t("regenerate.title", info="Linen apron",
+                                  made_in=html.unescape(made_in(chat, "format.9x16", "tier.fast", 1))))
+    start_fast = chat.t("button.start", format=html.unescape(chat.t("format.9x16")), tier=chat.t("tier.fast"), price=1)
+    assert buttons(panel)[-1] == (start_fast, f"rg:{first.id}:fast:9x16:1")
+    chat.press(callback_data=f"rp:{first.id}:quality:16x9", message_id=panel["message_id"])
+    start = chat.t("button.start", format=html.unescape(chat.t("format.16x9")), tier=chat.t("tier.quality"), price=3)
+    bot.tg.wait_for(lambda t: buttons(t["messages"][str(panel["message_id"])])[-1]
+                    == (start, f"rg:{first.id}:quality:16x9:3"), chat_id=chat.id)
+    tap = chat.press(callback_data=f"rg:{first.id}:quality:16x9:3", message_id=panel["message_id"])
+
+    # Then a second job starts from the same photo, in 16:9 quality, debited the 3 shown
+    assert chat.wait_answer(tap["callback_query_id"])["text"] == chat.t("callback.started")
+    chat.wait_video(count=2)
+    second = chat.ended_jobs()[1]
+    assert (second.parent_id, second.photo_file_id, second.product_info) == (first.id, first.photo_file_id,
+                                                                           "Linen apron")
+    assert (second.tier, second.aspect_ratio, second.price, second.status) == ("quality", "16:9", 3, "done")
+    assert debits(chat) == [-1, -3] and chat.balance() == 0
+    # and the seller's own Options are left as they were
+    assert User.get_by_id(chat.id).tier == ""
+
+
+def test_a_start_button_whose_price_changed_charges_nothing(bot):
+    chat = Chat(bot)
+    chat.start()
+    first, video = delivered(chat)
+    credits.grant(chat.id, 5, "test")
+    tap = chat.press(callback_data=f"rg:{first.id}:quality:9x16:2", message_id=video["message_id"])
+    answer = chat.wait_answer(tap["callback_query_id"])
+    assert answer["text"] == chat.t("regenerate.price_changed", price=3) and answer["show_alert"] in (True, "true")
+    assert len(chat.jobs()) == 1 and chat.balance() == 5
+
+
+def test_again_with_a_new_description(bot):
+    chat = Chat(bot)
+    chat.start()
+    first, video = delivered(chat, "Mug")
+    credits.grant(chat.id, 1, "test")
+    chat.press(callback_data=f"job:edit:{first.id}", message_id=video["message_id"])
+    chat.wait_text(chat.t("regenerate.ask_info", format=html.unescape(chat.t("format.9x16")),
+                          tier=chat.t("tier.fast"), price=1))
+    chat.say("Matte black mug, 350 ml, dishwasher safe")
+    chat.wait_video(count=2)
+    second = chat.ended_jobs()[1]
+    assert (second.parent_id, second.product_info, second.photo_file_id) == (
+        first.id, "Matte black mug, 350 ml, dishwasher safe", first.photo_file_id)
+    assert debits(chat) == [-1, -1]
+
+
+def test_generate_again_keeps_the_parents_format_and_tier(bot):
+    chat = Chat(bot)
+    chat.start()
+    credits.grant(chat.id, 5, "test")
+    users.remember_choice(chat.id, "quality", "1:1")
+    first, video = delivered(chat, "Vase")
+    chat.press(callback_data=f"job:again:{first.id}", message_id=video["message_id"])
+    chat.wait_video(count=2)
+    second = chat.ended_jobs()[1]
+    assert (second.tier, second.aspect_ratio, second.price) == ("quality", "1:1", 3)
+    assert debits(chat) == [-3, -3]
+
+
+# -- the ETA on the status message --------------------------------------------------------------------
+
+
+def test_the_status_message_shows_what_the_job_is_made_in_and_the_time_left_while_filming(bot):
+    # Given KIE filming for a while, and a seller
+    httpx.post(f"{bot.kie.url}/_sandbox/kie/config", json={"generation_s": 3}).raise_for_status()
+    chat = Chat(bot)
+    chat.start()
+
+    # When they send a photo
+    chat.photo(caption="Wool scarf")
+    [job] = bot.tg.wait_for(lambda t: chat.jobs(), chat_id=chat.id)
+    job = wait_for_status(job.id, ("generating",))
+
+    # Then while it films, its status message says so, what it is made in and what it cost, and the time left
+    filming = chat.t("status.generating", info="Wool scarf")
+    time_left = {chat.t("eta.under_minute")} | {chat.t("eta.minutes", minutes=n) for n in range(1, 10)}
+
+    def filming_lines(transcript):
+        lines = transcript["messages"][str(job.status_message_id)]["text"].split("\n")
+        return lines if lines[0] == filming else None
+
+    lines = bot.tg.wait_for(filming_lines, chat_id=chat.id, timeout=10)
+    assert lines[1] == made_in(chat, "format.9x16", "tier.fast", 1)
+    assert lines[-1] in time_left
+    assert wait_for_final(job.id).status == "done"
+    bot.tg.wait_for(lambda t: t["messages"][str(job.status_message_id)]["text"]
+                    == chat.t("status.done", info="Wool scarf"), chat_id=chat.id)

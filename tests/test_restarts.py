@@ -1,0 +1,112 @@
+"""Redis and PostgreSQL restart under jobs in flight; nothing else does (DESIGN §12).
+
+The worker and the watchdog go on as they are — the same processes before and
+after — and every job ends: delivered, not refunded.  Redis comes back with its
+data (a restart) or empty (a fail-over to a replica that lagged, a lost volume):
+either way the consumers reconnect by themselves (Dramatiq restarts them),
+and the watchdog polls the jobs whose messages were lost with the KIE task they
+have.  PostgreSQL is stopped the way a service manager stops it (fast: every
+connection cut) and started again: each thread's dead connection reconnects at
+its next statement.
+"""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from neurocards.db import close_database
+from neurocards.models import Job
+from tests.pipeline_fixtures import Seller, fresh  # noqa: F401  (fixtures)
+from tests.services import PostgresServer, RedisServer, wait_until
+from tests.stack import wait_for_final
+from tests.watchdog_fixtures import database_url_for, ledger, running_stack, videos
+
+
+#: The pipeline's retries in this module: enough backoff (~8 s) to outlast a restart of a
+#: server, as production's (5 retries from 5 s: ~2.5 min) outlast a real one.
+OUTAGE_TOLERANT = {"PIPELINE__MAX_RETRIES": "8", "PIPELINE__MAX_BACKOFF_S": "1"}
+
+
+#: What Dramatiq's consumer logs when it loses Redis (it restarts itself after it).
+CONSUMER_LOST_REDIS = "Consumer encountered a connection error"
+
+
+@pytest.fixture(scope="module")
+def own_redis():
+    """A Redis this module may restart."""
+    server = RedisServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def own_postgres():
+    """A PostgreSQL this module may restart."""
+    server = PostgresServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def stack(request, own_redis, own_postgres, tmp_path_factory):
+    url = database_url_for(request.param, own_postgres, tmp_path_factory)
+    with running_stack(own_redis, url, **OUTAGE_TOLERANT) as stack:
+        stack.engine = request.param
+        yield stack
+
+
+def job_at_kie(stack, generation_s: float = 3):
+    """A seller's job being filmed at KIE (``generation_s``), its task created."""
+    seller = Seller(stack)
+    httpx.post(f"{stack.kie.url}/_sandbox/kie/config", json={"generation_s": generation_s}).raise_for_status()
+    job = seller.start_job()
+    wait_until(lambda: Job.get_by_id(job.id).kie_task_id, timeout=90, what="the KIE task")
+    return seller, job
+
+
+def assert_delivered_once_charged_once(stack, seller, job) -> None:
+    job = wait_for_final(job.id, timeout=90)
+    assert job.status == "done", (job.error_class, job.error_detail)
+    assert (ledger(job, "debit"), ledger(job, "refund")) == (1, 0)
+    assert len(videos(seller)) == 1
+    assert stack.calls("kie").get("POST /api/v1/veo/generate") == 1  # its task polled, never a second one
+
+
+@pytest.mark.parametrize("keep_data", [True, False], ids=["with its data", "empty"])
+def test_a_job_at_kie_is_delivered_through_a_redis_restart(stack, own_redis, keep_data):
+    # Given a job at KIE, its next poll waiting in Redis (and in the worker's memory)
+    seller, job = job_at_kie(stack)
+    worker, watchdog = stack.processes["worker"], stack.processes["watchdog"]
+    noticed = stack.log("worker").count(CONSUMER_LOST_REDIS)
+
+    # When Redis goes away, long enough for the worker to notice (its consumers drop
+    # the delayed messages they held), and comes back with its data or without
+    own_redis.halt(keep_data=keep_data)
+    wait_until(lambda: stack.log("worker").count(CONSUMER_LOST_REDIS) > noticed, timeout=60,
+               what="the worker to notice Redis is gone")
+    own_redis.start()
+
+    # Then the job is delivered, charged once, with the one KIE task it had
+    # (polled again by the watchdog if its poll was lost)
+    assert_delivered_once_charged_once(stack, seller, job)
+    # by the same worker and watchdog, which reconnected by themselves
+    assert worker.poll() is None and watchdog.poll() is None
+
+
+@pytest.mark.parametrize("stack", ["postgres"], indirect=True, scope="module")
+def test_a_job_at_kie_is_delivered_through_a_postgres_fast_restart(stack, own_postgres):
+    # Given a job at KIE, every worker thread holding a connection
+    seller, job = job_at_kie(stack)
+    worker, watchdog = stack.processes["worker"], stack.processes["watchdog"]
+
+    # When PostgreSQL is restarted as a service manager does it (fast: connections cut)
+    close_database()  # (this test process's own connection)
+    own_postgres.halt()
+    own_postgres.start()
+
+    # Then the video is delivered, not refunded, by the same worker and watchdog
+    assert_delivered_once_charged_once(stack, seller, job)
+    assert worker.poll() is None and watchdog.poll() is None
+    assert not [line for line in stack.log("worker").splitlines() if "refunded" in line and str(job.id) in line]
+
