@@ -2,7 +2,7 @@
 mount namespace with its own storage folder and unable to see the bot's files or
 the other's (``unshare --mount`` with tmpfs laid over them), on PostgreSQL.
 Photos come back from Telegram by file_id, videos from KIE's result URL; a host
-killed mid-delivery leaves its job to the other."""
+killed mid-delivery leaves its job to the other; one Prometheus scrapes both."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import httpx
@@ -18,8 +19,10 @@ import pytest
 
 from neurocards.audit import audit
 from neurocards.models import LedgerEntry
+from neurocards.settings import ROOT
 from tests.bot_fixtures import Chat, bot  # noqa: F401  (fixtures)
 from tests.pipeline_fixtures import fresh, stack  # noqa: F401  (fixtures)
+from tests.prometheus import SCRAPE_INTERVAL_S, Prometheus
 from tests.services import free_port, wait_until
 from tests.stack import wait_for_final, wait_for_status
 
@@ -27,6 +30,7 @@ pytestmark = [pytest.mark.parametrize("stack", ["postgres"], indirect=True, scop
               pytest.mark.skipif(os.geteuid() != 0, reason="a private mount namespace needs root (CI runs as root)")]
 
 HOSTS = ("host-a", "host-b")
+PROMETHEUS_YML = ROOT / "deploy" / "prometheus" / "prometheus.yml"
 
 
 def _storage(stack, host: str) -> Path:
@@ -43,9 +47,12 @@ def start_host(stack, host: str) -> subprocess.Popen:
     script = " && ".join(f"mount -t tmpfs tmpfs '{folder}'" for folder in hidden) + ' && exec "$@"'
     argv = ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", script, "sh", *worker]
     saved = dict(stack.env)
+    metrics = Path(stack.dir) / f"{host}-metrics"  # each host's processes add up their own counters
+    metrics.mkdir(exist_ok=True)
+    port = stack.worker_ports[host] = free_port()
     stack.env.update({"NEUROCARDS_STORAGE__DIR": str(_storage(stack, host)),
-                      "NEUROCARDS_METRICS__WORKER_PORT": str(free_port()),
-                      "dramatiq_prom_port": str(free_port())})
+                      "NEUROCARDS_METRICS__WORKER_PORT": str(port), "dramatiq_prom_port": str(port),
+                      "PROMETHEUS_MULTIPROC_DIR": str(metrics), "dramatiq_prom_db": str(metrics)})
     try:
         return stack._spawn(host, argv)
     finally:
@@ -57,12 +64,28 @@ def start_host(stack, host: str) -> subprocess.Popen:
 def hosts(bot):
     """The module's bot, with its own worker replaced by two worker hosts."""
     bot.stop("worker")
+    bot.worker_ports = {}
     for host in HOSTS:
         start_host(bot, host)
     yield bot
     for host in HOSTS:
         if host in bot.processes:
             bot.stop(host)
+
+
+@pytest.fixture(scope="module")
+def prometheus(hosts, tmp_path_factory):
+    """deploy/prometheus/prometheus.yml as the README's "Three hosts" says to set it
+    up: the worker job with a target per worker host."""
+    defaults = tomllib.loads((ROOT / "settings.toml").read_text())["metrics"]
+    workers = ", ".join(f'"127.0.0.1:{hosts.worker_ports[host]}"' for host in HOSTS)
+    config = PROMETHEUS_YML.read_text().replace(f'["{defaults["host"]}:{defaults["worker_port"]}"]', f"[{workers}]")
+    config = config.replace("scrape_interval: 15s", f"scrape_interval: {SCRAPE_INTERVAL_S}s")
+    config = config.replace("- alerts.yml", f"- {PROMETHEUS_YML.parent / 'alerts.yml'}")
+    assert workers in config
+    server = Prometheus(config, tmp_path_factory.mktemp("prometheus"))
+    yield server
+    server.stop()
 
 
 def _files(stack, host: str, kind: str) -> set[str]:
@@ -82,7 +105,7 @@ def _paused(stack, host: str):
     return paused()
 
 
-def test_jobs_land_on_both_hosts_and_each_fetches_what_it_lacks(hosts):
+def test_jobs_land_on_both_hosts_and_each_fetches_what_it_lacks(hosts, prometheus):
     # Given sellers sending photos to the bot (which keeps them on its own disk),
     # three while each host has the queue to itself
     jobs = []
@@ -105,6 +128,18 @@ def test_jobs_land_on_both_hosts_and_each_fetches_what_it_lacks(hosts):
     fetched = {name.split(".")[0] for host in HOSTS for name in photos[host]}
     assert {str(job.id) for job in jobs} <= fetched  # each photo fetched again by file_id on a worker host
     assert audit()["ok"]
+
+    # And Prometheus, scraping a target per host, counts each host's jobs apart
+    instances = {host: f"127.0.0.1:{hosts.worker_ports[host]}" for host in HOSTS}
+    finished = 'sum by (instance) (neurocards_jobs_finished_total{job="neurocards-worker", outcome="done"})'
+
+    def each_host_counted():
+        counted = {sample["metric"]["instance"]: float(sample["value"][1]) for sample in prometheus.query(finished)}
+        return counted if counted == {instance: 3.0 for instance in instances.values()} else None
+
+    wait_until(each_host_counted, timeout=60, what="Prometheus to count 3 jobs on each host")
+    up = {sample["metric"]["instance"]: sample["value"][1] for sample in prometheus.query('up{job="neurocards-worker"}')}
+    assert up == {instance: "1" for instance in instances.values()}
 
 
 def test_a_host_killed_mid_delivery_leaves_the_job_to_the_other(hosts):

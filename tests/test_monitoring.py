@@ -10,10 +10,8 @@ return data, and the counters must agree with the database.
 
 from __future__ import annotations
 
-import collections
 import importlib.util
 import re
-import shutil
 import socket
 import subprocess
 import time
@@ -24,11 +22,13 @@ import httpx
 import pytest
 
 
-from neurocards.models import Job, LedgerEntry
+from neurocards.models import Job, LedgerEntry, Payment
 from neurocards.schema import migrate
 from neurocards.context import Context
 from neurocards.settings import ROOT, load_settings
-from tests.services import free_port, wait_until
+from tests.bot_fixtures import Chat
+from tests.prometheus import SCRAPE_INTERVAL_S, Prometheus, tool
+from tests.services import wait_until
 from tests.stack import Stack, drain, wait_for_final
 
 DEPLOY = ROOT / "deploy"
@@ -40,21 +40,12 @@ DASHBOARD_JSON = DEPLOY / "grafana" / "dashboards" / "neurocards.json"
 WORKER_PROCESSES = 2
 #: The scrape jobs of prometheus.yml (what the alerts and the dashboard select on).
 JOBS = ("neurocards-worker", "neurocards-bot", "neurocards-watchdog")
-#: Seconds between scrapes (and rule evaluations) of the test's Prometheus.
-SCRAPE_INTERVAL_S = 1
 #: Scrapes of every target after the last job's last message, before anything is queried.
 SCRAPES_AFTER_TRAFFIC = 3
 #: A trailing ``<comparison> <number>``: what turns an alert's query into its condition.
 CONDITION = re.compile(r"\s*(==|!=|>=|<=|>|<)\s*(-?[0-9][0-9.e+-]*)\s*$")
 
 _user_ids = iter(range(910_000_001, 911_000_000))
-
-
-def _tool(name: str) -> str:
-    found = shutil.which(name)
-    if found is None:
-        raise RuntimeError(f"{name} was not found: apt-get install prometheus")
-    return found
 
 
 def _load_builder():
@@ -128,69 +119,6 @@ def _bot_messages(transcript: dict) -> list[dict]:
     return [event for event in transcript["events"] if event["type"] == "bot_message"]
 
 
-class Prometheus:
-    """Debian's ``prometheus`` with ``deploy/prometheus/prometheus.yml`` pointed at
-    the stack's metric ports: same jobs and rules, a 1 s interval, its own storage."""
-
-    def __init__(self, stack: Stack, folder: Path) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        config = folder / "prometheus.yml"
-        config.write_text(scrape_config_for(stack))
-        argv = [_tool("prometheus"), f"--config.file={config}", f"--storage.tsdb.path={folder / 'data'}",
-                f"--web.listen-address=127.0.0.1:{self.port}", "--log.level=warn"]
-        self.log = open(folder / "prometheus.log", "ab")
-        self.process = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT)
-        wait_until(self._ready, timeout=60, interval=0.1, what="prometheus to be ready")
-
-    def _ready(self) -> bool:
-        if self.process.poll() is not None:
-            raise RuntimeError(f"prometheus exited with {self.process.returncode}; see {self.log.name}")
-        try:
-            return httpx.get(f"{self.url}/-/ready", timeout=5).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    def api(self, path: str, **params) -> dict:
-        reply = httpx.get(f"{self.url}/api/v1/{path}", params=params, timeout=30)
-        body = reply.json()
-        if body.get("status") != "success":
-            raise AssertionError(f"{path} {params}: {body.get('errorType')}: {body.get('error')}")
-        return body["data"]
-
-    def query(self, expr: str) -> list[dict]:
-        """The instant vector (or scalar, as one sample) ``expr`` evaluates to now."""
-        data = self.api("query", query=expr)
-        return data["result"] if data["resultType"] == "vector" else [{"metric": {}, "value": data["result"]}]
-
-    def value(self, expr: str) -> float:
-        [sample] = self.query(expr)
-        return float(sample["value"][1])
-
-    def wait_for_scrapes(self, jobs: tuple[str, ...], *, after: float, count: int) -> None:
-        """Until every job's target has been scraped ``count`` times since ``after`` (unix s)."""
-        seen: dict[str, set[float]] = collections.defaultdict(set)
-        up = f'up{{job=~"{"|".join(jobs)}"}}'
-
-        def scraped() -> bool:
-            # timestamp() of a selector is the scrape's time (of anything computed, the query's)
-            for sample in self.query(f"timestamp({up}) and {up} == 1"):
-                if (stamp := float(sample["value"][1])) > after:
-                    seen[sample["metric"]["job"]].add(stamp)
-            return all(len(seen[job]) >= count for job in jobs)
-
-        wait_until(scraped, timeout=60, interval=0.1, what=f"{count} scrapes of {jobs}")
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(10)
-        self.log.close()
-
-
 def scrape_config_for(stack: Stack) -> str:
     """``prometheus.yml`` with the stack's ports for the settings' default ones, a 1 s
     interval and the rules by absolute path; every job name and rule file kept."""
@@ -214,7 +142,7 @@ def scrape_config_for(stack: Stack) -> str:
 @pytest.fixture(scope="module")
 def prometheus(stack, tmp_path_factory):
     """Prometheus, once it has scraped both targets (so it sees every counter from its first value)."""
-    server = Prometheus(stack, tmp_path_factory.mktemp("prometheus"))
+    server = Prometheus(scrape_config_for(stack), tmp_path_factory.mktemp("prometheus"))
     try:
         server.wait_for_scrapes(JOBS, after=0, count=1)
         yield server
@@ -231,6 +159,21 @@ def _seller_starts_a_job(stack: Stack, caption: str) -> int:
     return user_id
 
 
+def _seller_buys_a_pack(stack: Stack) -> Payment:
+    """A seller opens /buy, picks the pack of 5 and pays the invoice in Stars."""
+    chat = Chat(stack, user_id=next(_user_ids))
+    chat.start()
+    chat.command("buy")
+    chat.wait_text(chat.t("buy.title", price=1))
+    chat.press(callback_data="buy:5:50")
+    invoice = chat.tg.wait_for(lambda t: [e for e in _bot_messages(t) if e.get("invoice")][-1:], timeout=30,
+                               chat_id=chat.id)[0]
+    outcome = chat.tg.pay(chat.id, invoice["message_id"])
+    assert outcome["outcome"] == "paid", outcome
+    return wait_until(lambda: Payment.get_or_none(Payment.telegram_charge_id == outcome["telegram_payment_charge_id"]),
+                      timeout=30, what="the payment")
+
+
 def _jobs_of(user_ids: list[int]) -> list[Job]:
     def started():
         found = list(Job.select().where(Job.user.in_(user_ids)))
@@ -244,7 +187,10 @@ def traffic(stack, prometheus):
     """Sellers take jobs through the bot until every series of the dashboard exists;
     returns the ended jobs once Prometheus has scraped everything they left behind."""
     stack.reset_sandbox()
-    # Given KIE refusing one job for its content and answering another 402 at create
+    # Given a seller buying a pack with Stars
+    assert _seller_buys_a_pack(stack).credits == 5
+
+    # and KIE refusing one job for its content and answering another 402 at create
     stack.fault("kie", "code", count=1, match={"endpoint": "generate"}, params={"code": 402})
     stack.fault("kie", "content_policy", count=1, params={"stage": "task"})
     failed = _jobs_of([_seller_starts_a_job(stack, f"Refused mug #{n}") for n in range(2)])
@@ -281,7 +227,7 @@ def test_the_dashboard_json_is_what_build_dashboard_builds():
 
 def test_promtool_accepts_the_scrape_config_and_the_rules():
     for kind, path in (("config", PROMETHEUS_YML), ("rules", ALERTS_YML)):
-        result = subprocess.run([_tool("promtool"), "check", kind, str(path)], capture_output=True, text=True)
+        result = subprocess.run([tool("promtool"), "check", kind, str(path)], capture_output=True, text=True)
         assert result.returncode == 0, result.stdout + result.stderr
 
 

@@ -124,6 +124,35 @@ def rows() -> list[tuple[str, list[dict]]]:
                 unit="percentunit", thresholds=[(None, "green"), (0.1, "orange"), (0.2, "red")],
                 description="Credits refunded over credits debited (alert: above 20%)."),
         ]),
+        ("Payments", [
+            timeseries("Stars received per hour", [target(
+                "sum(increase(neurocards_stars_received_total[1h]))", "Stars")],
+                description="Telegram Stars paid for credit packs in the hour up to each point (revenue)."),
+            stat("Invoice to payment, last hour", [target(
+                'sum(increase(neurocards_payments_total{outcome="paid"}[1h]))'
+                ' / clamp_min(sum(increase(neurocards_payments_total{outcome="invoice_sent"}[1h])), 1)',
+                "paid / invoices")], unit="percentunit",
+                description="Payments credited over invoices sent in the last hour: how many sellers who "
+                            "picked a pack went on to pay."),
+            timeseries("Payment steps per minute", [target(
+                f"sum by (outcome) (rate(neurocards_payments_total[{RATE}])) * 60", "{{outcome}}")],
+                description="Invoices sent, pre-checkout answered ok or refused (forged, someone else's, "
+                            "expired, wrong amount, pack no longer sold), paid, duplicates of a payment "
+                            "already credited, unmatched payments kept for support, refunds."),
+            timeseries("Pre-checkout answer p50 / p99", quantiles(
+                "neurocards_pre_checkout_seconds", "", "", levels=(0.5, 0.99)), unit="s",
+                description="Time from the pre-checkout query reaching the bot to its answer; Telegram "
+                            "cancels the payment after 10 s (alert: p99 over 5 s, or any failed answer)."),
+            stat("Payments disagreeing with Telegram", [target(
+                "sum by (kind) (neurocards_payment_mismatches)", "{{kind}}")],
+                thresholds=[(None, "green"), (1, "red")],
+                description="From the bot's reconciliation against getStarTransactions (alert: any). "
+                            "`neurocards audit --payments` lists them."),
+            timeseries("Webhook requests refused", [target(
+                f"sum(increase(neurocards_webhook_refused_total[{RATE}]))", "refused")],
+                description="Requests to the webhook without Telegram's secret, refused before any "
+                            "handler (alert: any in 15 min)."),
+        ]),
         ("Actors ($actor)", [
             timeseries("Messages per second", [target(
                 f"sum by (actor_name) (rate(dramatiq_messages_total{{{ACTOR}}}[{RATE}]))", "{{actor_name}}")],

@@ -80,6 +80,8 @@ class BotMetrics:
             self.payments.labels(outcome)
         for kind in MISMATCH_KINDS:
             self.payment_mismatches.labels(kind)
+        for outcome in ("ok", "error"):  # a failed pre-checkout answer pages (NeurocardsPreCheckoutFailing)
+            self.updates.labels("PreCheckoutQuery", outcome)
 
     def telegram_asked_to_wait(self, method: str) -> None:
         """A reply of the bot's met Telegram's flood limit (429) and waited it out."""
