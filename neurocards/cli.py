@@ -102,8 +102,11 @@ def cmd_stats(settings, args) -> int:
               f"{use['photos']['bytes'] / 1e6:.1f} MB, videos {use['videos']['files']} files "
               f"{use['videos']['bytes'] / 1e6:.1f} MB")
         for action in report["operator_actions"]:
-            print(f"operator: {action['at']} {action['kind']} {action['amount']:+d} seller {action['seller']} "
-                  f"— {action['reason']}")
+            if action["seller"] is None:
+                print(f"operator: {action['at']} {action['kind']} — {action['reason']}")
+            else:
+                print(f"operator: {action['at']} {action['kind']} {action['amount']:+d} seller {action['seller']} "
+                      f"— {action['reason']}")
     return 0
 
 

@@ -6,7 +6,8 @@ import datetime as dt
 
 from peewee import fn
 
-from .models import Job, JobStatus, LedgerEntry, LedgerKind, Payment, PaymentStatus, User
+from .models import (Broadcast, BroadcastStatus, Job, JobStatus, LedgerEntry, LedgerKind, Payment, PaymentStatus,
+                     Report, ReportStatus, User)
 
 __all__ = ["stats"]
 
@@ -51,9 +52,31 @@ OPERATOR_ACTIONS_SHOWN = 10
 
 
 def operator_actions(limit: int = OPERATOR_ACTIONS_SHOWN) -> list[dict]:
-    """The latest credits moved by an operator (grants, refunds): who, when, what, why —
-    each ledger reason an operator's command wrote starts with ``admin <id>``."""
+    """The latest operator actions, newest first: who, when, what, why.
+
+    Credits an operator moved (grants, /refund, a report's refund or free re-run)
+    are ledger rows whose reason starts with ``admin <id>``; a report dismissed
+    moves nothing and a broadcast moves no credits, so those come from their own
+    tables.  ``seller`` is None for an action on no one seller (a broadcast)."""
     entries = (LedgerEntry.select().where(LedgerEntry.reason.startswith("admin "))
                .order_by(LedgerEntry.created_at.desc(), LedgerEntry.id.desc()).limit(limit))
-    return [{"at": f"{entry.created_at:%Y-%m-%d %H:%M:%S}", "seller": entry.user_id, "kind": entry.kind,
-             "amount": entry.amount, "reason": entry.reason} for entry in entries]
+    actions = [{"at": entry.created_at, "seller": entry.user_id, "kind": entry.kind, "amount": entry.amount,
+                "reason": entry.reason} for entry in entries]
+    dismissed = (Report.select().where(Report.status == ReportStatus.DISMISSED)
+                 .order_by(Report.resolved_at.desc()).limit(limit))
+    actions += [{"at": report.resolved_at, "seller": report.user_id, "kind": "dismiss", "amount": 0,
+                 "reason": f"admin {report.resolved_by} via report: #{report.id} {report.reason} on job "
+                           f"{report.job_id}, dismissed"} for report in dismissed]
+    sent = (Broadcast.select().where(Broadcast.status != BroadcastStatus.DRAFT)
+            .order_by(Broadcast.created_at.desc()).limit(limit))
+    actions += [{"at": broadcast.confirmed_at or broadcast.created_at, "seller": None, "kind": "broadcast",
+                 "amount": 0, "reason": _broadcast_line(broadcast)} for broadcast in sent]
+    actions.sort(key=lambda action: action["at"], reverse=True)
+    return [{**action, "at": f"{action['at']:%Y-%m-%d %H:%M:%S}"} for action in actions[:limit]]
+
+
+def _broadcast_line(broadcast: Broadcast) -> str:
+    words = " ".join(broadcast.text.split())
+    preview = words if len(words) <= 60 else words[:59] + "…"
+    return (f"admin {broadcast.admin_id} via /broadcast #{broadcast.id} ({broadcast.status}: sent {broadcast.sent} "
+            f"of {broadcast.total}, blocked {broadcast.blocked}, failed {broadcast.failed}): {preview}")

@@ -1,3 +1,4 @@
+import datetime as dt
 import json
 import os
 import subprocess
@@ -7,7 +8,7 @@ import redis
 
 from neurocards import credits
 from neurocards.db import database
-from neurocards.models import Job, User
+from neurocards.models import Broadcast, Job, Report, User
 from neurocards.users import register
 from tests.conftest import run_cli
 from tests.services import free_port, wait_until
@@ -87,6 +88,32 @@ def test_stats_json_and_grant(database_url):
     assert report["credits"]["debited"] == 1
     assert report["credits"]["granted"] == 8
     assert report["credits"]["outstanding"] == 7
+
+
+def test_stats_lists_every_operator_action_newest_first(database_url):
+    # Given an operator's grant, a report they dismissed and a broadcast they sent
+    register(8, "en", welcome_credits=1)
+    job = Job.create(user=8, chat_id=8, status="done")
+    at = dt.datetime(2026, 11, 1, 12, 0, 0)
+    credits.grant(8, 2, reason="admin 77 via /grant: late video")
+    Report.create(job=job, user=8, reason="bad_quality", status="dismissed", resolved_by=77,
+                  resolved_at=at + dt.timedelta(minutes=1))
+    Broadcast.create(admin_id=78, chat_id=78, text="<b>New</b>   formats\nare here", status="done",
+                     confirmed_at=at + dt.timedelta(minutes=2), total=3, sent=2, blocked=1)
+    Broadcast.create(admin_id=78, chat_id=78, text="never confirmed")  # a draft is no action
+    database.close()
+
+    # When the operator asks for the stats
+    stats = run_cli("stats", env={"NEUROCARDS_DATABASE__URL": database_url}).stdout
+
+    # Then each action is a line: who, when, what and why
+    lines = [line for line in stats.splitlines() if line.startswith("operator:")]
+    assert len(lines) == 3, stats
+    assert lines[0].endswith("grant +2 seller 8 — admin 77 via /grant: late video")  # (made now: the newest)
+    assert lines[1] == ("operator: 2026-11-01 12:02:00 broadcast — admin 78 via /broadcast #1 (done: sent 2 of 3, "
+                        "blocked 1, failed 0): <b>New</b> formats are here")
+    assert lines[2] == (f"operator: 2026-11-01 12:01:00 dismiss +0 seller 8 — admin 77 via report: #1 bad_quality "
+                        f"on job {job.id}, dismissed")
 
 
 def test_grant_to_an_unknown_seller_is_refused(sqlite_url):
