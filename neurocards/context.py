@@ -12,12 +12,11 @@ from __future__ import annotations
 import asyncio
 import functools
 
-import redis
-
 from . import dispatch
 from .broker import build_broker
 from .budgets import Budgets
 from .db import close_database, init_database
+from .redis_clients import reconnecting_client
 from .settings import Settings
 
 __all__ = ["Context"]
@@ -29,7 +28,7 @@ class Context:
     def __init__(self, settings: Settings, *, broker_middleware: list | None = None) -> None:
         self.settings = settings
         self.database = init_database(settings.database_url, busy_timeout_s=settings.database.busy_timeout_s)
-        self.redis = redis.Redis.from_url(settings.redis_url)
+        self.redis = reconnecting_client(settings.redis_url)  # a Redis restart is not an error
         self.budgets = Budgets.from_settings(settings, self.redis)
         self.broker = build_broker(
             settings.redis_url,
