@@ -6,7 +6,10 @@ and ``python bot.py`` (long polling, ``telegram.chat_messages_per_s = 1``).
 Sellers who never wrote before send ``/help``; the stand-in times each reply.
 
 1. Steady: ``--steady-rate`` updates/s for ``--steady-s`` s, each from a new
-   seller: reply latency (update queued -> reply received) p50/p95/p99.
+   seller: reply latency p50/p95/p99 from the moment the stand-in queued the
+   update to the moment it received the reply (the bot's latency), and from the
+   moment the bench's sender asked the stand-in to queue it (the bench's own
+   trip to the stand-in included).
 2. Burst: ``--burst-rate`` updates/s for ``--burst-s`` s, from sellers who each
    send ``/help`` and, half a second later, ``/balance``: updates answered,
    Telegram 429s, how long after the burst the last reply went (the drain; at
@@ -19,6 +22,7 @@ Sellers who never wrote before send ``/help``; the stand-in times each reply.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import sys
@@ -27,6 +31,8 @@ import threading
 import time
 from collections import defaultdict
 from pathlib import Path
+
+from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -41,13 +47,36 @@ from tests.stack import Stack  # noqa: E402
 SENDERS = 8
 
 
+class QueueLog:
+    """An aiohttp middleware for the stand-in: when each seller's message reached
+    it to be queued for the bot, ``queued[(user, text)]``."""
+
+    def __init__(self) -> None:
+        self.queued: dict[tuple[int, str], float] = {}
+
+    @web.middleware
+    async def middleware(self, request: web.Request, handler):
+        if request.method == "POST" and request.path.endswith("/send") and "/users/" in request.path:
+            at = time.monotonic()
+            body = json.loads(await request.read())
+            self.queued[(int(request.match_info["user_id"]), body.get("text"))] = at
+        return await handler(request)
+
+
 def send_paced(url: str, schedule: list[tuple[float, int, str]], sent: dict) -> float:
-    """Send ``(offset_s, user, text)`` updates at their offsets from now, over
-    :data:`SENDERS` threads; ``sent[(user, text)]`` = when each was queued.  Returns the start."""
-    start = time.monotonic() + 0.2
+    """Send ``(offset_s, user, text)`` updates at their offsets from a start taken once
+    :data:`SENDERS` threads are connected; ``sent[(user, text)]`` = when each was
+    sent to the stand-in.  Returns the start."""
+    clock: dict[str, float] = {}
+    # every sender's connection open before the clock starts (else the first ones queue their
+    # updates late, then all at once: a clump of the bench's own making)
+    ready = threading.Barrier(SENDERS, action=lambda: clock.setdefault("start", time.monotonic() + 0.2))
 
     def sender(part: list) -> None:
         with TelegramSandbox(url) as client:
+            client.calls()
+            ready.wait()
+            start = clock["start"]
             for offset, user, text in part:
                 delay = start + offset - time.monotonic()
                 if delay > 0:
@@ -60,7 +89,7 @@ def send_paced(url: str, schedule: list[tuple[float, int, str]], sent: dict) -> 
         thread.start()
     for thread in threads:
         thread.join()
-    return start
+    return clock["start"]
 
 
 def replies_by_chat(log: AnswerLog, since: float) -> dict[int, list[tuple[float, str]]]:
@@ -71,17 +100,21 @@ def replies_by_chat(log: AnswerLog, since: float) -> dict[int, list[tuple[float,
     return chats
 
 
-def steady(stack, log: AnswerLog, rate: float, seconds: float) -> str:
+def steady(stack, log: AnswerLog, queue: QueueLog, rate: float, seconds: float) -> str:
     users = [800_000_000 + n for n in range(int(rate * seconds))]
     sent: dict = {}
     began = send_paced(stack.telegram.url, [(n / rate, user, "/help") for n, user in enumerate(users)], sent)
     wait_until(lambda: len(replies_by_chat(log, began)) >= len(users), timeout=60 + seconds, interval=0.2,
                what="the steady phase's replies")
     chats = replies_by_chat(log, began)
-    latencies = [(chats[user][0][0] - sent[(user, "/help")]) * 1000 for user in users]
-    print(f"steady {rate:g} updates/s for {seconds:g} s ({len(users)} updates): reply latency p50 "
-          f"{statistics.median(latencies):.1f} ms, p95 {percentile(latencies, 95):.1f} ms, "
-          f"p99 {percentile(latencies, 99):.1f} ms, max {max(latencies):.1f} ms")
+
+    def figures(since: dict) -> str:
+        latencies = [(chats[user][0][0] - since[(user, "/help")]) * 1000 for user in users]
+        return (f"p50 {statistics.median(latencies):.1f} ms, p95 {percentile(latencies, 95):.1f} ms, "
+                f"p99 {percentile(latencies, 99):.1f} ms, max {max(latencies):.1f} ms")
+
+    print(f"steady {rate:g} updates/s for {seconds:g} s ({len(users)} updates): reply latency {figures(queue.queued)} "
+          f"(from the sender's request: {figures(sent)})")
     return chats[users[0]][0][1]
 
 
@@ -125,11 +158,12 @@ def main() -> int:
     parser.add_argument("--timeout-s", type=float, default=600, help="how long to wait for the burst's replies")
     args = parser.parse_args()
 
-    log = AnswerLog("sendMessage")
+    log, queue = AnswerLog("sendMessage"), QueueLog()
 
     def telegram_app():
         app = telegram.create_app(tokens=(SANDBOX_BOT_TOKEN,), per_chat_burst=3, per_chat_rate=1.0)
         app.middlewares.append(log.middleware)
+        app.middlewares.append(queue.middleware)
         return app
 
     redis_server = RedisServer()
@@ -152,7 +186,7 @@ def main() -> int:
     sampler = TreeSampler(bot.pid)
     try:
         cpu_before = sampler.cpu_s()
-        help_text = steady(stack, log, args.steady_rate, args.steady_s)
+        help_text = steady(stack, log, queue, args.steady_rate, args.steady_s)
         if args.burst_s > 0:
             burst(stack, log, args.burst_rate, args.burst_s, help_text, args.timeout_s)
         print(f"bot CPU: {sampler.cpu_s() - cpu_before:.1f} s")

@@ -159,6 +159,14 @@ class Limiter:
         keys, args = _script_args(limits, peek)
         return _slot(limits, await script(keys=keys, args=args))
 
+    async def warm_up_async(self, connections: int = 1) -> None:
+        """Before the first take on this loop needs them: the script loaded in
+        Redis and ``connections`` connections of this loop's client open (a
+        first take otherwise pays for a connection and a reload of the script)."""
+        client, _ = self._async_client()
+        await client.script_load(TAKE_SCRIPT)
+        await asyncio.gather(*(client.ping() for _ in range(connections)))
+
     # -- pauses ---------------------------------------------------------------
 
     def pause(self, limit: Limit, seconds: float) -> None:

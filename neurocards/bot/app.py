@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import contextlib
+import gc
 import logging
+import os
 import signal
+import threading
 
 from aiogram import Bot, Dispatcher
 from aiogram.fsm.storage.redis import RedisStorage
@@ -13,8 +18,9 @@ from aiogram.utils.callback_answer import CallbackAnswerMiddleware
 from aiohttp import web
 from redis.asyncio import Redis
 
-from ..clients.telegram import RetryAfterMiddleware, TelegramBudget, create_bot
+from ..clients.telegram import RetryAfterMiddleware, TelegramBudget, create_bot, prepare_answers
 from ..context import Context
+from ..db import database
 from ..redis_clients import reconnecting_async_client
 from ..texts import LANGUAGES, DEFAULT_LANGUAGE, menu_commands
 from .chat_order import ChatOrder
@@ -31,6 +37,14 @@ from .webhook import WEBHOOK_PATH, webhook_secret
 __all__ = ["build_dispatcher", "run"]
 
 logger = logging.getLogger("neurocards.bot")
+
+#: Connections to Redis and to Telegram opened before the first update: the
+#: updates a burst's first moment brings at once, each of which would otherwise
+#: open its own (the bench's first dozen replies took ten times the rest's).
+WARM_CONNECTIONS = 8
+#: The threads of the default executor (``asyncio.to_thread``: every database
+#: call of the bot), each opened with its database connection before the first update.
+DATABASE_THREADS = min(32, (os.cpu_count() or 1) + 4)  # what asyncio would choose
 
 
 def build_dispatcher(context: Context, redis: Redis, metrics: BotMetrics) -> Dispatcher:
@@ -74,6 +88,8 @@ async def _set_commands(bot: Bot) -> None:
 
 async def run(context: Context) -> int:
     settings = context.settings
+    asyncio.get_running_loop().set_default_executor(
+        concurrent.futures.ThreadPoolExecutor(DATABASE_THREADS, thread_name_prefix="bot-db"))
     redis = reconnecting_async_client(settings.redis_url)  # a Redis restart is not an error
     bot = create_bot(settings)
     metrics = BotMetrics(redis=context.redis)
@@ -86,6 +102,7 @@ async def run(context: Context) -> int:
     try:
         me = await bot.get_me()
         await _set_commands(bot)
+        await _warm_up(context, bot, redis)
         storage = settings.storage
         async with reconciling(bot, metrics, settings.credits.reconcile_period_s), \
                 sweeping(context.storage, storage.keep_days * 86_400, storage.sweep_period_s):
@@ -97,6 +114,35 @@ async def run(context: Context) -> int:
             await runner.cleanup()
         await bot.session.close()
         await redis.aclose()
+
+
+async def _warm_up(context: Context, bot: Bot, redis: Redis) -> None:
+    """Pay before the first update what the first sellers after a start would
+    otherwise wait for (issue 12): aiogram's answer models, connections to Redis
+    (the budgets' script loaded) and to Telegram, the database threads with
+    their connections; then take what the process built so far (modules,
+    aiogram's and pydantic's models: some 300,000 objects) out of the garbage
+    collector's sweeps, each of which would otherwise stop the event loop for
+    50-300 ms to go through them again."""
+    prepare_answers()
+    ready = threading.Barrier(DATABASE_THREADS)
+
+    def open_connection() -> None:
+        try:
+            database.connect(reuse_if_open=True)
+        finally:
+            with contextlib.suppress(threading.BrokenBarrierError):
+                ready.wait(timeout=5)  # every thread busy at once: the executor starts them all
+
+    try:
+        await context.budgets.limiter.warm_up_async(WARM_CONNECTIONS)
+        await asyncio.gather(*(redis.ping() for _ in range(WARM_CONNECTIONS)))
+        await asyncio.gather(*(bot.get_me() for _ in range(WARM_CONNECTIONS)))
+        await asyncio.gather(*(asyncio.to_thread(open_connection) for _ in range(DATABASE_THREADS)))
+    except Exception as exc:  # a service away at the start is met again by the first update, as ever
+        logger.warning("bot: warming up before the first update: %s: %s", type(exc).__name__, exc)
+    gc.collect()
+    gc.freeze()
 
 
 async def _serve(app: web.Application, host: str, port: int, what: str) -> web.AppRunner:

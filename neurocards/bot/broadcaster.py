@@ -1,12 +1,16 @@
 """Sending a confirmed broadcast (issue 14): an asyncio task in the bot, no
 Dramatiq, paced so that sellers' own replies are never held up by it.
 
-Two brakes: its own pace, ``telegram.broadcast_per_s`` (10/s by default, a
-third of Telegram's ~30/s per bot), and a slot from the shared global Telegram
-budget for each message (``context.budgets.telegram_global()``), taken only
-when one is free — when the budget is busy the broadcast waits, everyone else
-goes first.  A seller who blocked the bot (403) is marked and skipped from then
-on; other failures are counted.  Progress is saved (with a heartbeat) and
+Each message goes out inside :func:`~neurocards.clients.telegram.sending_in_bulk`,
+so the bot's Telegram budget middleware takes for it what a bulk message takes
+(:meth:`~neurocards.budgets.Budgets.telegram_bulk`): the recipient's chat slot,
+the broadcasts' own pace, ``telegram.broadcast_per_s`` (10/s by default, a
+third of Telegram's ~30/s per bot), and the bot's overall slot only while that
+leaves a share of it to sellers' own chats — when the budget is busy the
+broadcast waits, everyone else goes first.  One slot per message, taken by the
+middleware alone.  The operator's progress line and report are not bulk.  A
+seller who blocked the bot (403) is marked and skipped from then on; other
+failures are counted.  Progress is saved (with a heartbeat) and
 shown in the operator's progress line, edited in place every
 :data:`PROGRESS_EVERY_S`; at the end the operator gets the report.  A run
 whose bot died is taken over by a running bot after :data:`STALE_S`
@@ -28,7 +32,7 @@ from aiogram.exceptions import TelegramAPIError, TelegramForbiddenError
 
 from .. import broadcasts, users
 from ..broadcasts import Counts
-from ..budgets import try_acquire
+from ..clients.telegram import sending_in_bulk
 from ..context import Context
 from ..models import Broadcast
 from ..texts import text
@@ -45,8 +49,6 @@ PROGRESS_EVERY_S = 2.0
 STALE_S = 60.0
 #: Sellers read from the database at a time.
 BATCH = 200
-#: How long to wait when the shared Telegram budget has no slot to spare.
-BUDGET_WAIT_S = 0.1
 
 _running: set[asyncio.Task] = set()
 
@@ -68,13 +70,10 @@ def progress_text(language: str, broadcast: Broadcast, counts: Counts, *, final:
 async def _run(context: Context, bot: Bot, broadcast: Broadcast, language: str) -> None:
     counts = Counts(broadcast.sent, broadcast.blocked, broadcast.failed)
     cursor = broadcast.cursor
-    interval_s = 1.0 / context.settings.telegram.broadcast_per_s
     shown_at = time.monotonic()
     try:
         while batch := await asyncio.to_thread(broadcasts.recipients, cursor, BATCH):
             for user_id in batch:
-                began = time.monotonic()
-                await _take_spare_slot(context)
                 outcome = await _send(bot, user_id, broadcast.text)
                 setattr(counts, outcome, getattr(counts, outcome) + 1)
                 cursor = user_id
@@ -84,7 +83,6 @@ async def _run(context: Context, bot: Bot, broadcast: Broadcast, language: str) 
                         return
                     await _show(bot, broadcast, progress_text(language, broadcast, counts))
                     shown_at = time.monotonic()
-                await asyncio.sleep(max(0.0, interval_s - (time.monotonic() - began)))
         if await asyncio.to_thread(broadcasts.finish, broadcast.id, RUNNER, cursor, counts):
             logger.info("broadcast %s done: %s", broadcast.id, counts)
             await _show(bot, broadcast, progress_text(language, broadcast, counts))
@@ -97,16 +95,11 @@ async def _run(context: Context, bot: Bot, broadcast: Broadcast, language: str) 
                          broadcast.id, cursor, STALE_S)
 
 
-async def _take_spare_slot(context: Context) -> None:
-    """One slot of the shared Telegram budget, only when it has one to spare."""
-    while not await asyncio.to_thread(try_acquire, context.budgets.telegram_global()):
-        await asyncio.sleep(BUDGET_WAIT_S)
-
-
 async def _send(bot: Bot, user_id: int, html: str) -> str:
-    """Send one seller the broadcast; which count it goes to."""
+    """Send one seller the broadcast, in its turn as a bulk message; which count it goes to."""
     try:
-        await bot.send_message(user_id, html)
+        with sending_in_bulk():
+            await bot.send_message(user_id, html)
     except TelegramForbiddenError:
         await asyncio.to_thread(users.mark_blocked, user_id)
         return "blocked"

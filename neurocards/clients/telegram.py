@@ -3,9 +3,10 @@ configured API base, and the session middlewares every message goes through.
 
 - :class:`TelegramBudget` takes from the shared Telegram budgets
   (:mod:`neurocards.budgets`) before each method Telegram's flood control counts.
-  In the bot it *waits its turn*: per chat in order, then the bot's overall
-  slot (one waiter per process at a time asks Redis), so a burst of updates is
-  answered at the budget's pace instead of collecting 429s; messages sent
+  In the bot it *waits its turn*: per chat in order, both slots in one take
+  while the budget has room, else in line for the bot's overall slot (one
+  waiter per process at a time asks Redis), so a burst of updates is answered
+  at the budget's pace instead of collecting 429s; messages sent
   inside :func:`sending_in_bulk` (broadcasts) take the lower-priority share and
   never hold a seller's chat.  In the workers the actors take their slots
   themselves (no slot: the message is rescheduled), and the middleware only
@@ -28,8 +29,8 @@ from aiogram.client.session.middlewares.base import BaseRequestMiddleware
 from aiogram.enums import ParseMode
 from aiogram.exceptions import TelegramRetryAfter
 
-__all__ = ["create_bot", "RetryAfterMiddleware", "TelegramBudget", "sending_in_bulk", "FLOOD_METHODS",
-           "UPLOAD_TIMEOUT_S"]
+__all__ = ["create_bot", "RetryAfterMiddleware", "TelegramBudget", "sending_in_bulk", "prepare_answers",
+           "FLOOD_METHODS", "ANSWERED_METHODS", "UPLOAD_TIMEOUT_S"]
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +45,12 @@ FLOOD_METHODS = frozenset({
     "CopyMessage", "ForwardMessage", "EditMessageText", "EditMessageCaption", "EditMessageReplyMarkup",
     "EditMessageMedia",
 })  # fmt: skip
+
+#: The methods the bot calls whose answers :func:`prepare_answers` gets ready for.
+ANSWERED_METHODS = FLOOD_METHODS | {
+    "GetUpdates", "GetMe", "GetFile", "AnswerCallbackQuery", "AnswerPreCheckoutQuery", "DeleteMessage",
+    "RefundStarPayment", "GetStarTransactions",
+}  # fmt: skip
 
 _in_bulk = contextvars.ContextVar("neurocards_telegram_in_bulk", default=False)
 
@@ -61,6 +68,28 @@ def create_bot(settings, *, timeout_s: float = UPLOAD_TIMEOUT_S, budgets=None) -
         session=session,
         default=DefaultBotProperties(parse_mode=ParseMode.HTML),
     )
+
+
+#: The answer models :func:`prepare_answers` built, kept for the process's life.
+_answer_models: dict[str, type] = {}
+
+
+def prepare_answers(methods=ANSWERED_METHODS) -> None:
+    """Build now the models aiogram reads these methods' answers with.
+
+    aiogram parses every answer as ``Response[<the method's result type>]``, a
+    generic pydantic model built the first time it is asked for: 25-40 ms of
+    the event loop per result type (ten times that on a busy machine), paid by
+    whichever seller's reply is the first of its kind after a start, and by
+    every update queued behind it.  The bot calls this before its first update,
+    the worker when it declares its actors."""
+    from aiogram import methods as aiogram_methods
+    from aiogram.client.session.base import Response
+
+    for name in sorted(methods):
+        returning = getattr(aiogram_methods, name).__returning__
+        if repr(returning) not in _answer_models:
+            _answer_models[repr(returning)] = Response[returning]
 
 
 @contextlib.contextmanager
@@ -84,6 +113,7 @@ class TelegramBudget(BaseRequestMiddleware):
         self.wait = wait
         self._chats: dict = {}  # chat id -> [lock, users]: this process's messages to a chat, in order
         self._turnstile = asyncio.Lock()  # one waiter per process asks for the overall slot at a time
+        self._in_line = 0  # messages of this process in line for the overall slot (holding or awaiting the turnstile)
         self._bulk_turnstile = asyncio.Lock()
 
     async def __call__(self, make_request, bot, method):
@@ -104,25 +134,40 @@ class TelegramBudget(BaseRequestMiddleware):
             raise
 
     async def _wait_turn(self, chat_id) -> None:
-        """Until this message has its chat's slot and the bot's: first the chat's
-        own wait (holding nobody up), then in line for the overall slot."""
+        """Until this message has its chat's slot and the bot's.  While nobody in
+        this process is in line for the overall slot, one take asks for both at
+        once (one Redis round trip, no queue: the common case, well under the
+        budget); once the overall budget is short, messages queue for it in the
+        order they asked (one asks Redis at a time), each first waiting out its
+        own chat's wait without holding anybody up."""
         limiter = self.budgets.limiter
-        chat, overall = self.budgets.telegram_send(chat_id)
-        limits = [chat, overall]
+        chat, *overall = self.budgets.telegram_send(chat_id)
+        limits = [chat, *overall]
         while True:
-            if chat is not None:
+            if not self._in_line:
+                slot = await limiter.take_async(limits)
+                if slot:
+                    return
+                if chat is not None and slot.refused_by == chat.name:
+                    await asyncio.sleep(slot.wait_s)  # this chat's own pace: nobody else waits for it
+                    continue
+            elif chat is not None:
                 slot = await limiter.take_async([chat], peek=True)
                 if not slot:
                     await asyncio.sleep(slot.wait_s)
                     continue
-            async with self._turnstile:
-                while True:
-                    slot = await limiter.take_async(limits)
-                    if slot:
-                        return
-                    if chat is not None and slot.refused_by == chat.name:
-                        break  # another process wrote to this chat meanwhile: its own wait again
-                    await asyncio.sleep(slot.wait_s)
+            self._in_line += 1
+            try:
+                async with self._turnstile:
+                    while True:
+                        slot = await limiter.take_async(limits)
+                        if slot:
+                            return
+                        if chat is not None and slot.refused_by == chat.name:
+                            break  # another process wrote to this chat meanwhile: its own wait again
+                        await asyncio.sleep(slot.wait_s)
+            finally:
+                self._in_line -= 1
 
     async def _wait_bulk(self, chat_id) -> None:
         limits = self.budgets.telegram_bulk(chat_id)
