@@ -32,6 +32,11 @@ CHAT_BURST = 2
 #: Messages over all chats that may go at once before the overall rate applies;
 #: well under the ~30 Telegram lets through, which absorbs the trip's jitter.
 GLOBAL_BURST = 10
+#: Telegram's "about 30 a second" also read strictly: at most ``messages_per_s``
+#: in any second (a flood control counting a plain window never sees more),
+#: stretched by this much so that the trip's jitter does not land two seconds'
+#: messages in one of Telegram's.
+GLOBAL_WINDOW_MARGIN_S = 0.05
 #: Of that burst, what bulk messages leave to sellers' own chats.
 BULK_RESERVE = 6
 #: A 429 from Telegram in this many different chats within a second is the
@@ -102,6 +107,14 @@ class Budgets:
             return None
         return self.limiter.rate("tg-send", self.messages_per_s, burst=GLOBAL_BURST)
 
+    def telegram_second(self) -> Limit | None:
+        """At most ``messages_per_s`` in any second, whatever the bucket's burst
+        allows (never fewer than the burst: a slower budget keeps its burst)."""
+        if self.messages_per_s <= 0:
+            return None
+        per_second = max(GLOBAL_BURST, int(self.messages_per_s))
+        return self.limiter.window("tg-send-second", per_second, 1.0 + GLOBAL_WINDOW_MARGIN_S)
+
     def telegram_chat(self, chat_id: int | str | None) -> Limit | None:
         """One chat's budget (None for a message in no chat: an inline message's edit)."""
         if chat_id is None:
@@ -115,8 +128,9 @@ class Budgets:
         return self.limiter.rate(f"tg-status:{chat_id}", 1 / self.status_edit_interval_s)
 
     def telegram_send(self, chat_id: int) -> tuple[Limit | None, ...]:
-        """What one message to ``chat_id`` takes: the chat's slot and the bot's."""
-        return self.telegram_chat(chat_id), self.telegram_global()
+        """What one message to ``chat_id`` takes: the chat's slot, then the bot's
+        (its token bucket and its one-second window)."""
+        return self.telegram_chat(chat_id), self.telegram_global(), self.telegram_second()
 
     def telegram_bulk(self, chat_id: int) -> tuple[Limit | None, ...]:
         """What one bulk message (a broadcast) to ``chat_id`` takes: the chat's slot,
@@ -125,7 +139,7 @@ class Budgets:
         overall = None
         if self.messages_per_s > 0:
             overall = self.limiter.rate("tg-send", self.messages_per_s, burst=GLOBAL_BURST, reserve=BULK_RESERVE)
-        return self.telegram_chat(chat_id), self.limiter.rate("tg-bulk", self.bulk_per_s), overall
+        return self.telegram_chat(chat_id), self.limiter.rate("tg-bulk", self.bulk_per_s), overall, self.telegram_second()
 
     # -- 429s that came anyway ----------------------------------------------------
 

@@ -73,10 +73,28 @@ def test_a_rate_never_exceeds_its_burst_plus_its_rate(redis_server, redis_client
             assert j - i + 1 <= burst + per_s * (grants[j] - first) + 1e-6, (i, j)
 
 
+def test_the_bots_messages_never_exceed_its_rate_in_any_second(redis_client):
+    # Given a bot sending as fast as its overall Telegram budget lets it, for 2.5 s
+    budgets = Budgets(Limiter(redis_client), messages_per_s=30)
+    grants, deadline = [], time.monotonic() + 2.5
+    while time.monotonic() < deadline:
+        slot = try_acquire(*budgets.telegram_send(None))  # (no chat: the overall budget alone)
+        if slot:
+            grants.append(slot.at_s)
+        else:
+            time.sleep(min(slot.wait_s, 0.01))
+
+    # Then no second ever held more than 30 (the bucket's burst of 10 rides inside them),
+    # and the budget was used
+    assert len(grants) > 60
+    crowded = [(a, b) for a, b in zip(grants, grants[30:]) if b - a < 1.0]
+    assert not crowded, f"{len(crowded)} seconds held more than 30 messages"
+
+
 def test_a_take_is_all_or_nothing(redis_client):
     # Given a chat with its burst free and the bot's overall budget used up
     budgets = Budgets(Limiter(redis_client), messages_per_s=1, chat_messages_per_s=1)
-    chat, overall = budgets.telegram_send(42)
+    chat, overall, _ = budgets.telegram_send(42)
     while try_acquire(overall):
         pass
 
