@@ -19,6 +19,7 @@ the pipeline's middleware, budgets, clients) and declares the actors on it.
 import dramatiq
 
 from neurocards.broker import pipeline_middleware
+from neurocards.clients.telegram import prepare_answers
 from neurocards.context import Context
 from neurocards.middleware.housekeeping import StorageHousekeeping
 from neurocards.middleware.prompt_delays import PromptDelays
@@ -33,6 +34,11 @@ broker.add_middleware(StorageHousekeeping(storage=context.storage, keep_s=_setti
 broker.add_middleware(PromptDelays())  # a message deferred for a rate-limit slot comes back when it frees
 dramatiq.set_broker(broker)
 declare = PipelineActors(broker, _settings.pipeline)
+
+# aiogram reads each answer as ``Response[<result type>]``, a generic pydantic model
+# pydantic keeps only while something refers to it: unpinned, it is collected and
+# built again (milliseconds of the shared event loop) edit after edit.  Built once, kept.
+prepare_answers(("EditMessageText", "SendMessage", "SendVideo", "GetFile"))
 
 from . import (  # noqa: E402  (the context must exist before actors are declared)
     deliver_video,

@@ -34,12 +34,14 @@ SHOWN_TTL_S = 86_400
 @declare.stage(time_limit_s=_settings.pipeline.notify_time_limit_s, refund=False)
 def show_status(job_id: str) -> None:
     job = jobs.get_job(job_id)
-    if job is None or job.status_message_id is None or users.is_blocked(job.user_id):
+    if job is None or job.status_message_id is None:
         return
     shown_key = f"neurocards:status-shown:{job.id}"
     shown = status_text(job, _settings)  # the state, and while it waits or films its ETA
     if context.redis.get(shown_key) == shown.encode():
         return  # nothing new to show (edits put off earlier all land here)
+    if users.is_blocked(job.user_id):
+        return
     budgets = context.budgets
     slot = try_acquire(budgets.status_edit(job.chat_id), *budgets.telegram_send(job.chat_id))
     if not slot:  # put off, exactly until the edit may go (it then shows the latest state)

@@ -96,6 +96,50 @@ def start_jobs(stack, context, count: int, first_user: int = 500_000_000) -> lis
     return ids
 
 
+def prepare_jobs(stack, context, count: int, first_user: int = 500_000_000, *,
+                 status_messages: bool = False) -> list[str]:
+    """Everything the bot does for each seller before the pipeline takes over:
+    register, store the photo, create the job with its debit and (with
+    ``status_messages``) send the status message the workers then edit."""
+    from neurocards import jobs
+    from neurocards.users import register
+
+    photo = PRODUCT_JPG.read_bytes()
+    prepared = []
+    for n in range(count):
+        user_id = first_user + n
+        stack.tg.send_text(user_id, "/start")
+        register(user_id, "en", welcome_credits=1)
+        job_id = uuid.uuid4()
+        prepared.append((user_id, job_id, context.storage.save_photo(job_id, photo)))
+    ids = []
+    for user_id, job_id, path in prepared:
+        job, _ = jobs.start_job(user_id=user_id, chat_id=user_id, product_info=f"Product {user_id}", language="en",
+                                price=1, max_in_flight=2, photo_path=str(path), job_id=job_id)
+        if status_messages:
+            jobs.set_status_message(job.id, send_status_message(stack, user_id))
+        ids.append(str(job.id))
+    return ids
+
+
+def send_status_message(stack, chat_id: int) -> int:
+    """The bot's status message in ``chat_id`` (to the Telegram stand-in); its id."""
+    import httpx
+
+    from neurocards.settings import SANDBOX_BOT_TOKEN
+
+    url = f"{stack.telegram.url}/bot{SANDBOX_BOT_TOKEN}/sendMessage"
+    return httpx.post(url, json={"chat_id": chat_id, "text": "Preparing"}, timeout=30).json()["result"]["message_id"]
+
+
+def send_jobs(context, ids: list[str]) -> None:
+    """Send each job down the pipeline, all at once, as a crowd would."""
+    from neurocards.dispatch import ActorName
+
+    for job_id in ids:
+        context.send(ActorName.ENHANCE_PROMPT, job_id)
+
+
 class AnswerLog:
     """An aiohttp middleware for a stand-in: counts answers by status and keeps,
     for the methods asked for, when each successful answer went out with its
