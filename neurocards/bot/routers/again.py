@@ -13,15 +13,16 @@ from aiogram.types import CallbackQuery, FSInputFile
 from aiogram.utils.callback_answer import CallbackAnswer
 from redis.asyncio import Redis
 
-from ... import credits, formats, jobs, pending
+from ... import credits, formats, pending
 from ...context import Context
 from ...credits import InsufficientCredits
 from ...jobs import TooManyJobsInFlight
 from ...keyboards import JobAction, JobActionKind, again_keyboard, packs_keyboard
-from ...models import Job, JobStatus, User
+from ...models import JobStatus, User
 from ...status import info_label
 from ...texts import text
 from ..flow import start_generation
+from ..job_buttons import own_job, photo_available
 from ..metrics import BotMetrics
 from .generate import JOB_IDS, kept_for_top_up_text
 
@@ -32,28 +33,13 @@ logger = logging.getLogger("neurocards.bot.again")
 DOUBLE_TAP_WINDOW_S = 10
 
 
-async def _own_job(query: CallbackQuery, callback_data: JobAction, seller: User, lang: str,
-                   answer: CallbackAnswer) -> Job | None:
-    """The job the button names, if it exists and belongs to whoever pressed it."""
-    job = await asyncio.to_thread(jobs.get_job, callback_data.job_id)
-    if job is None:
-        logger.warning("forged or stale button: user=%s data=%r", seller.id, query.data)
-        answer.text = text(lang, "callback.unknown")
-        return None
-    if job.user_id != seller.id:
-        logger.warning("button for another seller's job: user=%s job=%s owner=%s", seller.id, job.id, job.user_id)
-        answer.text, answer.show_alert = text(lang, "callback.not_yours"), True
-        return None
-    return job
-
-
 @router.callback_query(JobAction.filter(F.action == JobActionKind.AGAIN))
 async def generate_again(query: CallbackQuery, callback_data: JobAction, context: Context, bot: Bot, seller: User,
                          lang: str, redis: Redis, metrics: BotMetrics, callback_answer: CallbackAnswer) -> None:
-    parent = await _own_job(query, callback_data, seller, lang, callback_answer)
+    parent = await own_job(query, callback_data.job_id, seller, lang, callback_answer)
     if parent is None:
         return
-    if not parent.photo_file_id and not Path(parent.photo_path).is_file():  # any host can fetch it by file_id
+    if not photo_available(parent):  # any host can fetch it by file_id
         callback_answer.text, callback_answer.show_alert = text(lang, "callback.no_photo"), True
         return
     tap_key = f"neurocards:again:{seller.id}:{parent.id}"
@@ -84,7 +70,7 @@ async def generate_again(query: CallbackQuery, callback_data: JobAction, context
 @router.callback_query(JobAction.filter(F.action == JobActionKind.RESEND))
 async def send_again(query: CallbackQuery, callback_data: JobAction, bot: Bot, seller: User, lang: str,
                      callback_answer: CallbackAnswer) -> None:
-    job = await _own_job(query, callback_data, seller, lang, callback_answer)
+    job = await own_job(query, callback_data.job_id, seller, lang, callback_answer)
     if job is None:
         return
     if job.status != JobStatus.DONE or not (job.video_file_id or Path(job.video_path).is_file()):

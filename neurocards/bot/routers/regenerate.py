@@ -13,7 +13,6 @@ import asyncio
 import html
 import logging
 import uuid
-from pathlib import Path
 
 from aiogram import Bot, F, Router
 from aiogram.fsm.context import FSMContext
@@ -33,6 +32,7 @@ from ...settings import Settings
 from ...status import info_label
 from ...texts import text
 from ..flow import start_generation
+from ..job_buttons import own_job, photo_available
 from ..metrics import BotMetrics
 from .generate import JOB_IDS, no_credits_text
 
@@ -47,25 +47,6 @@ class NewDescription(StatesGroup):
     """Waiting for the new description of a delivered video's photo."""
 
     product_info = State()
-
-
-async def own_job(query: CallbackQuery, job_id: str, seller: User, lang: str, answer: CallbackAnswer) -> Job | None:
-    """The job a button names, if it exists and is the presser's; else the answer says why."""
-    job = await asyncio.to_thread(jobs.get_job, job_id)
-    if job is None:
-        logger.warning("forged or stale button: user=%s data=%r", seller.id, query.data)
-        answer.text = text(lang, "callback.unknown")
-        return None
-    if job.user_id != seller.id:
-        logger.warning("button for another seller's job: user=%s job=%s owner=%s", seller.id, job.id, job.user_id)
-        answer.text, answer.show_alert = text(lang, "callback.not_yours"), True
-        return None
-    return job
-
-
-def photo_available(job: Job) -> bool:
-    """Whether a new job can have this job's photo: by Telegram's file_id from any host, or stored here."""
-    return bool(job.photo_file_id) or bool(job.photo_path and Path(job.photo_path).is_file())
 
 
 def _panel_text(lang: str, job: Job, choice: Choice) -> str:

@@ -30,7 +30,7 @@ from ...texts import text
 from ..filters import IsAdmin
 from ..flow import launch
 from ..ops_cards import send_report_cards
-from .regenerate import own_job
+from ..job_buttons import own_job
 
 router = Router(name="report")
 logger = logging.getLogger("neurocards.bot.report")
