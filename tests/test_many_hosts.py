@@ -14,7 +14,6 @@ import sys
 import tomllib
 from pathlib import Path
 
-import httpx
 import pytest
 
 from neurocards.audit import audit

@@ -3,7 +3,6 @@ must never cost a second video, a second debit or a second refund."""
 
 import threading
 
-import pytest
 
 from neurocards.errors import Failure, Kind
 from neurocards.jobs import fail_job
