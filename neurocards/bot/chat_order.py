@@ -16,6 +16,7 @@ command in flight, and redis-py's asyncio pool refuses the 101st connection
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -23,7 +24,11 @@ from aiogram import BaseMiddleware
 from aiogram.dispatcher.middlewares.user_context import UserContextMiddleware
 from aiogram.types import TelegramObject, Update
 
-__all__ = ["ChatOrder", "MAX_IN_PROGRESS"]
+__all__ = ["ChatOrder", "MAX_IN_PROGRESS", "ARRIVED_AT"]
+
+#: The handler-data key of the (unix) time the update reached the bot, before
+#: it waited for its chat's turn.
+ARRIVED_AT = "arrived_at"
 
 #: Updates handled at once; well under redis-py's 100 connections per pool.
 MAX_IN_PROGRESS = 64
@@ -33,7 +38,8 @@ class ChatOrder(BaseMiddleware):
     """The first outer middleware on ``dispatcher.update`` (:meth:`install`): one
     update per chat at a time, first come first served (asyncio's locks are fair,
     and nothing awaits before the lock is asked for).  Updates without a chat (a
-    pre-checkout query) pass straight through."""
+    pre-checkout query) pass straight through.  Each update's arrival time goes
+    in its data (:data:`ARRIVED_AT`), for what must judge it by when it came."""
 
     def __init__(self, max_in_progress: int = MAX_IN_PROGRESS) -> None:
         self._chats: dict[int, list] = {}  # chat id -> [lock, updates holding or waiting for it]
@@ -54,6 +60,7 @@ class ChatOrder(BaseMiddleware):
 
     async def __call__(self, handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
                        event: TelegramObject, data: dict[str, Any]) -> Any:
+        data[ARRIVED_AT] = time.time()  # before any wait: what the throttle counts by
         chat = UserContextMiddleware.resolve_event_context(event).chat if isinstance(event, Update) else None
         if chat is None:
             async with self._in_progress:

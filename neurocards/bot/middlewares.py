@@ -14,12 +14,17 @@ from redis.asyncio import Redis
 
 from .. import users
 from ..texts import language_of, text
+from .chat_order import ARRIVED_AT
 
 __all__ = ["SellerMiddleware", "ThrottleMiddleware", "UpdateMetricsMiddleware"]
 
 logger = logging.getLogger("neurocards.bot")
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
+
+#: How long a throttle window's count is kept: past the window itself, for the
+#: updates that arrived in it and waited for their chat's turn.
+COUNT_KEPT_S = 60
 
 
 class SellerMiddleware(BaseMiddleware):
@@ -67,9 +72,12 @@ class ThrottleMiddleware(BaseMiddleware):
         if tg_user is None or (isinstance(event, Message) and (event.media_group_id or _is_payment(event))):
             # an album's photos come together (one is used); a payment is never dropped
             return await handler(event, data)
-        key = f"neurocards:throttle:{tg_user.id}:{int(time.time()) // self.window_s}"
+        # counted by when the update came, not when its turn in the chat did (a chat's
+        # handlers wait for its Telegram slot one after another, ~1 s apart)
+        arrived_at = data.get(ARRIVED_AT) or time.time()
+        key = f"neurocards:throttle:{tg_user.id}:{int(arrived_at) // self.window_s}"
         async with self.redis.pipeline(transaction=True) as pipe:
-            count, _ = await pipe.incr(key).expire(key, self.window_s * 2).execute()
+            count, _ = await pipe.incr(key).expire(key, COUNT_KEPT_S).execute()
         if count <= self.limit:
             return await handler(event, data)
         if count == self.limit + 1 or isinstance(event, CallbackQuery):
