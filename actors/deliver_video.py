@@ -6,22 +6,29 @@ host that doesn't have the file downloads it again from KIE's result URL).  A
 seller who blocked the bot (403) is marked, and the dead-letter middleware
 fails the job and refunds it.  The database work runs on this worker thread;
 only the upload itself runs on Dramatiq's event loop.
+
+A video Telegram accepted is never sent again because recording it failed (the
+database away, a time limit): its ids are noted in Redis first
+(:mod:`neurocards.sent_videos`), and a later delivery of this job — the
+message's retry, or the watchdog's — records them instead of sending.
 """
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
+import redis
 from aiogram.types import FSInputFile
 
-from neurocards import credits, jobs
+from neurocards import credits, jobs, sent_videos
 from neurocards.budgets import try_acquire
 from neurocards.dispatch import ActorName
 from neurocards.jobs import Claim
 from neurocards.keyboards import again_keyboard
 from neurocards.media import local_video
 from neurocards.models import Job, JobStatus
-from neurocards.pipeline import current_delivery_id, current_message_id, on_event_loop
+from neurocards.pipeline import current_delivery_id, current_message_id, on_event_loop, record_effect
 from neurocards.status import info_label
 from neurocards.texts import text
 
@@ -33,9 +40,16 @@ _policy = context.settings.pipeline
 #: thread of the event loop's executor (aiogram's default, 64 KB, makes 16 per MB).
 UPLOAD_CHUNK_BYTES = 1024 * 1024
 
+logger = logging.getLogger(__name__)
+
 
 @declare.stage(time_limit_s=_policy.deliver_time_limit_s, max_retries=_policy.delivery_attempts - 1)
 def deliver_video(job_id: str) -> None:
+    sent = sent_videos.find(context.redis, job_id)  # (before the database: it may be what is away)
+    if sent is not None:  # an earlier delivery sent it and could not record it
+        logger.warning("video already in the chat (message %s); recording it, not sending again", sent[0])
+        _record_sent(job_id, *sent)
+        return
     job = jobs.get_job(job_id)
     if job is None or job.status != JobStatus.DELIVERING:
         return
@@ -56,11 +70,21 @@ def deliver_video(job_id: str) -> None:
     except BaseException:
         jobs.release(job.id, Claim.SEND, delivery_id)
         raise
-    if jobs.advance(job.id, JobStatus.DELIVERING, JobStatus.DONE, current_message_id(),
-                    video_message_id=message_id, video_file_id=file_id):
+    try:
+        sent_videos.note(context.redis, job.id, message_id, file_id)
+    except redis.RedisError:  # the database record below is what counts; this was the safety net
+        logger.warning("could not note the sent video in Redis", exc_info=True)
+    _record_sent(job_id, message_id, file_id)
+
+
+def _record_sent(job_id: str, message_id: int, file_id: str) -> None:
+    """The job is done with the video Telegram accepted (a database outage waited out)."""
+    if record_effect(jobs.advance, job_id, JobStatus.DELIVERING, JobStatus.DONE, current_message_id(),
+                     video_message_id=message_id, video_file_id=file_id):
+        job = jobs.get_job(job_id)
         context.send(ActorName.SHOW_STATUS, job_id)
         context.metrics.video_delivered(job.video_bytes)
-        context.metrics.job_finished(jobs.get_job(job_id))
+        context.metrics.job_finished(job)
 
 
 async def _send(job: Job, video: Path, caption: str) -> tuple[int, str]:

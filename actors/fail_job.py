@@ -8,7 +8,7 @@ for as long as it takes: a refund must land when the database comes back.
 
 from __future__ import annotations
 
-from neurocards import jobs, users
+from neurocards import jobs, sent_videos, users
 from neurocards.dispatch import ActorName
 from neurocards.errors import Failure, Kind
 from neurocards.logs import job_logger
@@ -18,6 +18,11 @@ from . import context, declare
 
 @declare.refund_path(time_limit_s=60)
 def fail_job(job_id: str, kind: str, error_class: str, detail: str = "") -> None:
+    if sent_videos.find(context.redis, job_id) is not None:
+        # the seller has the video (its delivery died recording it): record it, refund nothing
+        job_logger(job_id).warning("not failed (%s): its video is in the chat; recording the delivery", error_class)
+        context.send(ActorName.DELIVER_VIDEO, job_id)
+        return
     job = jobs.get_job(job_id)
     if job is None:
         return

@@ -15,7 +15,7 @@ from neurocards.dispatch import ActorName
 from neurocards.jobs import Claim
 from neurocards.keyboards import try_again_keyboard
 from neurocards.models import Job, JobStatus
-from neurocards.pipeline import current_delivery_id, on_event_loop, retry_transient
+from neurocards.pipeline import current_delivery_id, on_event_loop, record_effect, retry_transient
 from neurocards.status import failure_text, try_again_helps
 
 from . import context, declare
@@ -47,7 +47,7 @@ def notify_failure(job_id: str) -> None:
     except BaseException:
         jobs.release(job.id, Claim.NOTICE, delivery_id)
         raise
-    jobs.mark_failure_notified(job.id)
+    record_effect(jobs.mark_failure_notified, job.id)
     context.send(ActorName.SHOW_STATUS, job_id)  # the status line says it failed, too
 
 

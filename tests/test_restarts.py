@@ -110,3 +110,27 @@ def test_a_job_at_kie_is_delivered_through_a_postgres_fast_restart(stack, own_po
     assert worker.poll() is None and watchdog.poll() is None
     assert not [line for line in stack.log("worker").splitlines() if "refunded" in line and str(job.id) in line]
 
+
+
+@pytest.mark.parametrize("stack", ["postgres"], indirect=True, scope="module")
+def test_a_video_sent_while_postgres_is_down_is_recorded_when_it_is_back_and_never_sent_twice(stack, own_postgres):
+    # Given a job whose video Telegram takes its time to accept
+    seller = Seller(stack)
+    stack.fault("telegram", "slow", count=1, params={"delay_s": 3}, match={"method": "sendVideo"})
+    job = seller.start_job()
+    wait_until(lambda: stack.calls("telegram").get("sendVideo"), timeout=90, what="the video on its way")
+
+    # When PostgreSQL stops while the video is on its way, and starts again only
+    # after the worker could not record the video as sent and its time limit (5 s
+    # here) cut that message short, so that a retry or the watchdog took over
+    close_database()  # (this test process's own connection)
+    own_postgres.halt()
+    wait_until(lambda: "could not record advance" in stack.log("worker"), timeout=60,
+               what="the worker to meet the database down after the send")
+    wait_until(lambda: "video already in the chat" in stack.log("worker"), timeout=60,
+               what="a later delivery of the job to find the video sent")
+    own_postgres.start()
+
+    # Then the job is done with the one video the seller got, charged once
+    assert_delivered_once_charged_once(stack, seller, job)
+    assert stack.calls("telegram").get("sendVideo") == 1

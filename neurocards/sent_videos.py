@@ -1,0 +1,33 @@
+"""Videos Telegram accepted but we have not recorded yet (DESIGN §12).
+
+Sending a video and recording it are two systems: the database may be away,
+a time limit may cut the message short, the worker may be killed, between the
+two.  ``deliver_video`` notes the message and file ids in Redis the moment
+Telegram answers, before the database write; whatever touches the job next —
+the message's retry, the watchdog's resend, the dead-letter path's
+``fail_job`` — finds the note and records the delivery instead of sending the
+video again, or refunding a video the seller has.
+"""
+
+from __future__ import annotations
+
+import json
+
+__all__ = ["note", "find"]
+
+KEY = "neurocards:video-sent:{job_id}"
+#: Long past any outage the pipeline waits out.
+KEPT_S = 7 * 86_400
+
+
+def note(redis, job_id, message_id: int, file_id: str) -> None:
+    redis.set(KEY.format(job_id=job_id), json.dumps([message_id, file_id]), ex=KEPT_S)
+
+
+def find(redis, job_id) -> tuple[int, str] | None:
+    """``(message_id, file_id)`` of the job's video already in the chat, if noted."""
+    raw = redis.get(KEY.format(job_id=job_id))
+    if raw is None:
+        return None
+    message_id, file_id = json.loads(raw)
+    return int(message_id), str(file_id)
