@@ -74,25 +74,10 @@ def percentile(values: list[float], p: float) -> float:
 
 
 def start_jobs(stack, context, count: int, first_user: int = 500_000_000) -> list[str]:
-    """What the bot does for each seller: register, store the photo, start the job."""
-    from neurocards import jobs
-    from neurocards.dispatch import ActorName
-    from neurocards.users import register
-
-    photo = PRODUCT_JPG.read_bytes()
-    prepared = []
-    for n in range(count):
-        user_id = first_user + n
-        stack.tg.send_text(user_id, "/start")
-        register(user_id, "en", welcome_credits=1)
-        job_id = uuid.uuid4()
-        prepared.append((user_id, job_id, context.storage.save_photo(job_id, photo)))
-    ids = []
-    for user_id, job_id, path in prepared:  # all at once, as a crowd would
-        job, _ = jobs.start_job(user_id=user_id, chat_id=user_id, product_info=f"Product {user_id}", language="en",
-                                price=1, max_in_flight=2, photo_path=str(path), job_id=job_id)
-        context.send(ActorName.ENHANCE_PROMPT, str(job.id))
-        ids.append(str(job.id))
+    """What the bot does for each seller (register, store the photo, start the job),
+    then every job sent down the pipeline at once, as a crowd would."""
+    ids = prepare_jobs(stack, context, count, first_user)
+    send_jobs(context, ids)
     return ids
 
 
