@@ -14,6 +14,7 @@ from aiohttp import web
 from neurocards.budgets import try_acquire
 from neurocards.context import Context
 from neurocards.kie_keys import fingerprint
+from neurocards.limiter import PREFIX
 from neurocards.models import ACTIVE_STATUSES, Job
 from neurocards.sandbox import kie
 from neurocards.sandbox.kie_api import bearer
@@ -86,9 +87,13 @@ def pool_stack(redis_server, tmp_path_factory):
 
 @pytest.fixture
 def pool(pool_stack):
-    """The pool's stack for one test: fresh stand-ins and key log; every job ended after it."""
+    """The pool's stack for one test: fresh stand-ins, key log and budgets (a key a
+    previous test's 429 paused is not paused here); every job ended after it."""
     pool_stack.reset_sandbox()
     pool_stack.keys.__init__()
+    redis = pool_stack.context.redis
+    for key in redis.scan_iter(f"{PREFIX}kie-*"):
+        redis.delete(key)
     yield pool_stack
     wait_until(lambda: not Job.select().where(Job.status.in_(ACTIVE_STATUSES)).exists(), timeout=60,
                what="every job to end")
