@@ -22,6 +22,8 @@ from collections.abc import Awaitable, Callable
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from .background import running
+
 __all__ = ["PollingLock"]
 
 logger = logging.getLogger("neurocards.bot")
@@ -64,13 +66,8 @@ class PollingLock:
     async def kept(self, on_lost: Callable[[], Awaitable[None]] | None = None):
         """Renew the lease in the background for the duration of the block;
         ``on_lost`` is awaited if another instance takes it meanwhile."""
-        task = asyncio.create_task(self._renew(on_lost))
-        try:
+        async with running(self._renew(on_lost)):
             yield
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
 
     async def _renew(self, on_lost) -> None:
         while True:
