@@ -18,9 +18,9 @@ import pytest
 from neurocards.db import close_database
 from neurocards.models import Job
 from tests.pipeline_fixtures import Seller, fresh  # noqa: F401  (fixtures)
-from tests.services import PostgresServer, RedisServer, wait_until
+from tests.services import wait_until
 from tests.stack import wait_for_final
-from tests.watchdog_fixtures import database_url_for, ledger, running_stack, videos
+from tests.watchdog_fixtures import database_url_for, ledger, own_postgres, own_redis, running_stack, videos  # noqa: F401
 
 
 #: The pipeline's retries in this module: enough backoff (~8 s) to outlast a restart of a
@@ -30,22 +30,6 @@ OUTAGE_TOLERANT = {"PIPELINE__MAX_RETRIES": "8", "PIPELINE__MAX_BACKOFF_S": "1"}
 
 #: What Dramatiq's consumer logs when it loses Redis (it restarts itself after it).
 CONSUMER_LOST_REDIS = "Consumer encountered a connection error"
-
-
-@pytest.fixture(scope="module")
-def own_redis():
-    """A Redis this module may restart."""
-    server = RedisServer()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def own_postgres():
-    """A PostgreSQL this module may restart."""
-    server = PostgresServer()
-    yield server
-    server.stop()
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])

@@ -12,26 +12,12 @@ from neurocards.models import Job
 from neurocards.settings import SANDBOX_BOT_TOKEN
 from tests.bot_fixtures import Chat, bot  # noqa: F401  (fixtures)
 from tests.pipeline_fixtures import fresh  # noqa: F401  (fixtures)
-from tests.services import PostgresServer, RedisServer, wait_until
+from tests.services import RedisServer, wait_until
 from tests.test_restarts import OUTAGE_TOLERANT
-from tests.watchdog_fixtures import running_stack
+from tests.watchdog_fixtures import own_postgres, own_redis, running_stack  # noqa: F401
 
 #: The bot's id in the sandbox (the number before the colon of its token).
 BOT_ID = SANDBOX_BOT_TOKEN.split(":", 1)[0]
-
-
-@pytest.fixture(scope="module")
-def own_redis():
-    server = RedisServer()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def own_postgres():
-    server = PostgresServer()
-    yield server
-    server.stop()
 
 
 @pytest.fixture(scope="module")

@@ -7,18 +7,9 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from threading import Barrier
 
-import pytest
 
 from neurocards.db import connect
-from tests.services import PostgresServer
-
-
-@pytest.fixture(scope="module")
-def own_postgres():
-    """A PostgreSQL this module may restart."""
-    server = PostgresServer()
-    yield server
-    server.stop()
+from tests.watchdog_fixtures import own_postgres  # noqa: F401  (fixture)
 
 
 def test_every_thread_reconnects_at_its_next_statement_after_a_postgres_restart(own_postgres):

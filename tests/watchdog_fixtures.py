@@ -19,7 +19,7 @@ from neurocards.context import Context
 from neurocards.schema import migrate
 from neurocards.settings import load_settings
 from tests.pipeline_fixtures import PRODUCT_JPG, Seller
-from tests.services import wait_until
+from tests.services import PostgresServer, RedisServer, wait_until
 from tests.stack import Stack
 
 #: The watchdog's settings in tests (seconds).
@@ -123,3 +123,19 @@ def ledger(job, kind: str) -> int:
 def log_lines(stack: Stack, name: str, job_id) -> list[str]:
     """The lines of process ``name``'s log about ``job_id``."""
     return [line for line in stack.log(name).splitlines() if f"job={job_id}" in line]
+
+
+@pytest.fixture(scope="module")
+def own_redis():
+    """A Redis this module may restart."""
+    server = RedisServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def own_postgres():
+    """A PostgreSQL this module may restart."""
+    server = PostgresServer()
+    yield server
+    server.stop()
