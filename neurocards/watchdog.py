@@ -11,7 +11,9 @@ allows (``watchdog.<state>_s``) and moves each on:
   created or enhancing, ``poll_generation(job, poll_count)`` for a job generating
   at KIE (its existing task: never a second one), ``submit_generation`` for one
   generating without a task, ``download_video``, ``deliver_video``; or, past the
-  job's overall deadline (``watchdog.deadline_s``), fail it with its refund.  A
+  job's overall deadline (``watchdog.deadline_s``), fail it with its refund —
+  unless its video is in the chat already (:mod:`neurocards.sent_videos`), when
+  ``deliver_video`` records the delivery instead.  A
   failed job whose seller was never told gets ``notify_failure`` again.  Claims
   (``submit_claim``, ``send_claim``, ``notice_claim``) of a stuck job are cleared:
   their holders' messages are gone, or they would have written since.
@@ -39,7 +41,7 @@ import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from . import jobs, leases
+from . import jobs, leases, sent_videos
 from .db import forget_connection
 from .dispatch import ActorName
 from .errors import Failure, Kind
@@ -139,6 +141,10 @@ def rescue(context, job: Job, what: Rescue, now: dt.datetime, metrics: WatchdogM
     found again when its limit passes once more."""
     log = job_logger(job.id, logger.name)
     stuck_s = (now - job.updated_at).total_seconds()
+    if what.action == "fail" and sent_videos.find(context.redis, job.id) is not None:
+        # past its deadline, but its video is in the chat (its delivery died recording
+        # it): deliver_video records the delivery; nothing is refunded
+        what = Rescue("resend", ActorName.DELIVER_VIDEO, (str(job.id),), (Claim.SEND,))
     if what.action == "fail":
         detail = f"no progress in {job.status} for {stuck_s:.0f} s, past the job's deadline (watchdog)"
         refund = jobs.fail_stuck(job.id, JobStatus(job.status), job.updated_at,

@@ -139,3 +139,24 @@ def test_a_stuck_job_past_its_deadline_is_failed_refunded_and_told(stack):
     seller.wait_for_text(text(seller.language, "failure.busy", support=support()), timeout=30)
     assert any("past its deadline" in line for line in log_lines(stack, "watchdog", job.id))
     assert rescues(stack, "created", "fail") >= 1
+
+
+def test_a_job_past_its_deadline_whose_video_is_in_the_chat_is_recorded_done_not_refunded(stack):
+    # Given a job stuck in "delivering" past the deadline, whose video Telegram
+    # accepted while recording it failed: its ids are noted in Redis, the job never moved
+    from neurocards import sent_videos
+
+    seller = Seller(stack)
+    job = start_job_without_sending(seller)
+    long_ago = utcnow() - dt.timedelta(hours=3)
+    Job.update(status="delivering", created_at=long_ago, updated_at=long_ago, delivering_at=long_ago,
+               video_bytes=1000).where(Job.id == job.id).execute()
+    sent_videos.note(stack.context.redis, job.id, 424242, "file-noted")
+
+    # Then the watchdog has the delivery recorded: done with the noted video, never refunded
+    job = wait_for_final(job.id, timeout=30)
+    assert job.status == "done", (job.error_class, job.error_detail)
+    assert (job.video_message_id, job.video_file_id) == (424242, "file-noted")
+    assert (ledger(job, "debit"), ledger(job, "refund")) == (1, 0)
+    assert videos(seller) == []  # recorded, not sent again
+    assert not any("past its deadline" in line for line in log_lines(stack, "watchdog", job.id))
