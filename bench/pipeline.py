@@ -13,7 +13,12 @@ limits; OpenAI answering at once), with our budgets lifted by settings
    create -> poll -> download 1 MB -> send 1 MB, status edits on the way);
    the worker's messages per job are counted from its Prometheus endpoint;
 2. the bare chain (``bench/bare_chain.py``): the same number of jobs, each that
-   many no-op messages long, on a worker of the same shape.
+   many no-op messages long, on a worker of the same shape;
+3. the outside calls alone (``bench/client_floor.py``): the pipeline's jobs
+   again, each making the same calls through the same clients (openai, httpx,
+   aiogram) to the same stand-ins, with no Dramatiq, database, Redis or
+   budgets, in a process of the same shape: the floor no orchestration can go
+   below.
 
 Both clocks run from the first message sent to the last job done, on a worker
 that has already run one job (a warm-up), and both workers' CPU is counted over
@@ -24,7 +29,8 @@ done for every job before the pipeline's clock starts.  Both workers look for
 work at least every 100 ms when idle (the pipeline's ``PromptDelays``).
 
 Prints jobs/s of each, the ratio (the goal: the pipeline at >= 50 % of the
-bare chain), and each worker's CPU seconds per job.
+bare chain), each worker's CPU seconds per job, and the clients' floor: the
+ratio the outside calls alone reach, and what the orchestration adds to them.
 
     python bench/pipeline.py --jobs 200 --threads 8
 """
@@ -32,6 +38,7 @@ bare chain), and each worker's CPU seconds per job.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import struct
@@ -135,7 +142,7 @@ def run_pipeline(stack: Stack, context, jobs: int, threads: int) -> dict:
     for actor, (count, total) in actor_ms(metrics_url).items():
         count_before, total_before = actors_before.get(actor, (0.0, 0.0))
         per_actor[actor] = (count - count_before, total - total_before)
-    result = {"actors": per_actor, "elapsed": elapsed, "cpu": cpu, "stand_ins_cpu": stand_ins_cpu,
+    result = {"ids": [*warm_up, *ids], "actors": per_actor, "elapsed": elapsed, "cpu": cpu, "stand_ins_cpu": stand_ins_cpu,
               "messages": messages, "prepared_s": prepared_s,
               "stages": {stage: sum(values) / len(values) for stage, values in stages.items()}}
     stack.stop("worker")
@@ -176,6 +183,27 @@ def run_bare_chain(redis_url: str, jobs: int, hops: int, threads: int) -> dict:
         client.close()
 
 
+def run_client_floor(stack: Stack, ids: list[str], threads: int, edits: int) -> dict:
+    """``bench/client_floor.py`` over the pipeline's own jobs (their photos and
+    status messages; the first is its warm-up): the outside calls alone."""
+    from neurocards.models import Job
+
+    rows = {str(job.id): job for job in Job.select().where(Job.id.in_(ids))}
+    jobs = [{"id": job_id, "photo_path": rows[job_id].photo_path, "chat_id": rows[job_id].chat_id,
+             "status_message_id": rows[job_id].status_message_id, "product_info": rows[job_id].product_info}
+            for job_id in ids]
+    with tempfile.NamedTemporaryFile("w", suffix=".json") as jobs_file:
+        json.dump(jobs, jobs_file)
+        jobs_file.flush()
+        argv = [sys.executable, "-m", "bench.client_floor", "--jobs-file", jobs_file.name, "--threads", str(threads),
+                "--edits", str(edits)]
+        done = subprocess.run(argv, cwd=ROOT, env={**os.environ, **stack.env, "PYTHONPATH": str(ROOT)},
+                              capture_output=True, text=True, timeout=600)
+    if done.returncode:
+        raise RuntimeError(f"bench/client_floor.py failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--jobs", type=int, default=200)
@@ -210,6 +238,8 @@ def main() -> int:
         pipeline = run_pipeline(stack, context, args.jobs, args.threads)
         hops = max(1, round(pipeline["messages"] / args.jobs))
         bare = run_bare_chain(redis_server.url, args.jobs, hops, args.threads)
+        edits = round(pipeline["actors"].get("show_status", (0, 0))[0] / args.jobs)
+        floor = run_client_floor(stack, pipeline["ids"], args.threads, edits)
     finally:
         stack.close()
         context.close()
@@ -228,6 +258,13 @@ def main() -> int:
     print(f"bare Dramatiq chain of {hops} messages: {bare_rate:.1f} jobs/s ({bare['elapsed']:.1f} s); worker CPU "
           f"{bare['cpu'] / args.jobs * 1000:.0f} ms per job")
     print(f"pipeline / bare chain: {pipeline_rate / bare_rate:.0%}")
+    floor_rate = floor["jobs"] / floor["elapsed_s"]
+    floor_ms = floor["cpu_s"] / floor["jobs"] * 1000
+    print(f"the outside calls alone (the same clients and stand-ins; no Dramatiq, database, Redis or budgets; "
+          f"{edits} edits): {floor_rate:.1f} jobs/s, {floor_ms:.0f} ms CPU per job")
+    print(f"  the clients' floor / bare chain: {floor_rate / bare_rate:.0%} (no orchestration could take the "
+          f"pipeline above this); orchestration's own CPU: ~{pipeline['cpu'] / args.jobs * 1000 - floor_ms:.0f} "
+          f"ms per job")
     return 0
 
 

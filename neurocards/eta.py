@@ -5,7 +5,8 @@ The estimate is measured, not promised: each stage's typical duration is the
 median of that stage in the last ``eta.recent_jobs`` finished jobs of the same
 KIE model (models film at different speeds), read from the jobs' own stage
 timestamps — so it follows KIE as it speeds up or slows down, one finished job
-at a time, with nothing kept anywhere but the jobs table.  Until a model has
+at a time, with nothing kept anywhere but the jobs table (and, for
+``eta.refresh_s``, in each process's memory).  Until a model has
 finished a job, filming is assumed to take ``eta.default_filming_s``.
 
 Time left = what the current stage usually takes minus what it has taken so
@@ -22,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import statistics
+import time
 
 from . import formats
 from .models import Job, JobStatus, utcnow
@@ -49,9 +51,28 @@ class Estimate:
     position: int  # the job's place in the queue it waits in; 0 when it is not waiting behind anyone
 
 
+#: This process's stage medians, per model and window: (due again at, medians).
+_medians: dict[tuple, tuple[float, dict[JobStatus, float]]] = {}
+
+
 def typical_stage_s(model: str, settings) -> dict[JobStatus, float]:
     """Each stage's median duration over the model's recent finished jobs
-    (defaults where there is no history yet)."""
+    (defaults where there is no history yet), worked out again at most every
+    ``eta.refresh_s`` in a process: every status edit asks, and a median of
+    minutes-long stages does not move in seconds."""
+    refresh_s = settings.eta.refresh_s
+    if refresh_s <= 0:
+        return _stage_medians(model, settings)
+    key = (model, settings.kie.model, settings.eta.recent_jobs, settings.eta.default_filming_s)
+    cached = _medians.get(key)
+    if cached is not None and cached[0] > time.monotonic():
+        return cached[1]
+    medians = _stage_medians(model, settings)
+    _medians[key] = (time.monotonic() + refresh_s, medians)
+    return medians
+
+
+def _stage_medians(model: str, settings) -> dict[JobStatus, float]:
     recent = (
         Job.select(*_STAMPS.values())
         .where(_same_model(model, settings) & Job.done_at.is_null(False))

@@ -224,6 +224,7 @@ class EtaSettings(_Section):
 
     recent_jobs: int = Field(20, ge=1)  # finished jobs per model whose stage times make the estimate
     default_filming_s: float = Field(270.0, gt=0)  # KIE's filming time assumed before a model has history
+    refresh_s: float = Field(10.0, ge=0)  # each process works the medians out again at most this often (0: always)
 
 
 class SandboxSettings(_Section):

@@ -27,6 +27,7 @@ T0 = dt.datetime(2026, 1, 1, 12, 0, 0)
 def settings(sqlite_url):
     settings = load_settings()
     settings.eta.recent_jobs = 5
+    settings.eta.refresh_s = 0  # every estimate from the jobs as they are now
     User.create(id=1, language="en")
     return settings
 
@@ -57,6 +58,21 @@ def test_each_stage_is_the_median_of_the_models_recent_finished_jobs(settings):
     assert (typical[JobStatus.CREATED], typical[JobStatus.ENHANCING], typical[JobStatus.DOWNLOADING],
             typical[JobStatus.DELIVERING]) == (1, 4, 2, 1)
     assert eta.typical_stage_s("veo3", settings)[JobStatus.GENERATING] == 200
+
+
+def test_each_process_works_the_medians_out_again_only_after_refresh_s(settings):
+    # Given medians worked out once, kept for an hour
+    finished("cached-model", 100, at=T0)
+    settings.eta.refresh_s = 3600
+    assert eta.typical_stage_s("cached-model", settings)[JobStatus.GENERATING] == 100
+
+    # When a slower job finishes, the status edits within the hour read the kept medians
+    finished("cached-model", 300, at=T0 + dt.timedelta(minutes=1))
+    assert eta.typical_stage_s("cached-model", settings)[JobStatus.GENERATING] == 100
+
+    # Then a reading that is due (here: no keeping at all) sees the new job
+    settings.eta.refresh_s = 0
+    assert eta.typical_stage_s("cached-model", settings)[JobStatus.GENERATING] == 200
 
 
 def test_jobs_from_before_models_were_recorded_count_as_kie_models(settings):
@@ -140,6 +156,7 @@ def test_the_estimate_follows_the_stand_in_timings(stack):
     # Given KIE taking 2 s a video, and the five-job window the estimate is made from
     settings = load_settings()
     settings.eta.recent_jobs = 5
+    settings.eta.refresh_s = 0
     configure = lambda seconds: httpx.post(f"{stack.kie.url}/_sandbox/kie/config",  # noqa: E731
                                            json={"generation_s": seconds}).raise_for_status()
     configure(2.0)
