@@ -139,15 +139,14 @@ def cmd_grant(settings, args) -> int:
 
 
 def cmd_redis(settings, args) -> int:
-    from .embedded_redis import exec_redis_server
+    from .embedded_redis import run_redis_server
 
     if not settings.redis_embedded:
         print("redis: redis.url is set, so the embedded Redis is not needed; idling", flush=True)
         return _idle()
     data_dir = settings.var_dir / "redis"
     print(f"redis: embedded redis-server on 127.0.0.1:{settings.redis.port}, data in {data_dir}", flush=True)
-    exec_redis_server(settings.redis.port, data_dir)
-    return 0  # not reached
+    return run_redis_server(settings.redis.port, data_dir)
 
 
 def cmd_worker(settings, args) -> int:

@@ -1,8 +1,11 @@
+import contextlib
 import datetime as dt
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 
 import redis
 
@@ -147,6 +150,50 @@ def test_embedded_redis_serves_on_loopback_and_keeps_an_append_only_file(tmp_pat
     finally:
         process.terminate()
         process.wait(10)
+
+
+def test_embedded_redis_stopped_with_the_stack_waits_for_its_clients_then_stops(tmp_path):
+    # Given the embedded Redis of a stack, and a process of the stack still connected
+    port = free_port()
+    process = _start_embedded_redis(tmp_path, port)
+    client = redis.Redis(port=port)
+    try:
+        wait_until(lambda: _pings(client), what="embedded redis")
+        client.rpush("queued", "message")
+
+        # When the whole stack is told to stop, as honcho and systemd do (SIGTERM to the group)
+        os.killpg(process.pid, signal.SIGTERM)
+        time.sleep(1.0)  # well inside the 4 s it gives its clients
+
+        # Then Redis still serves the process shutting down beside it …
+        assert client.ping() and process.poll() is None
+        client.close()
+        # … and stops once it has left, cleanly, its data on disk
+        assert process.wait(30) == 0
+        assert not _pings(redis.Redis(port=port))
+        assert any((tmp_path / "var" / "redis").rglob("*.aof"))
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(10)
+
+
+def test_embedded_redis_goes_down_with_its_launcher_when_that_is_killed(tmp_path):
+    port = free_port()
+    process = _start_embedded_redis(tmp_path, port)
+    client = redis.Redis(port=port)
+    wait_until(lambda: _pings(client), what="embedded redis")
+    process.kill()  # SIGKILL to the launcher alone: redis-server runs in a session of its own
+    process.wait(10)
+    wait_until(lambda: not _pings(client), timeout=30, what="redis-server to stop with its launcher")
+
+
+def _start_embedded_redis(tmp_path, port: int) -> subprocess.Popen:
+    settings_file = tmp_path / "settings.toml"
+    settings_file.write_text("")
+    env = {"NEUROCARDS_SETTINGS": str(settings_file), "NEUROCARDS_REDIS__PORT": str(port)}
+    return subprocess.Popen([sys.executable, "-m", "neurocards.cli", "redis"], cwd=tmp_path,
+                            env={**os.environ, **env}, stdout=subprocess.DEVNULL, start_new_session=True)
 
 
 def _pings(client):
