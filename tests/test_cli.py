@@ -127,16 +127,7 @@ def test_grant_to_an_unknown_seller_is_refused(sqlite_url):
 
 def test_embedded_redis_serves_on_loopback_and_keeps_an_append_only_file(tmp_path):
     port = free_port()
-    settings_file = tmp_path / "settings.toml"
-    settings_file.write_text("")
-    env = {"NEUROCARDS_SETTINGS": str(settings_file), "NEUROCARDS_REDIS__PORT": str(port)}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "neurocards.cli", "redis"],
-        cwd=tmp_path,
-        env={**os.environ, **env},
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    process = _start_embedded_redis(tmp_path, port)
     try:
         client = redis.Redis(port=port)
         wait_until(lambda: _pings(client), what="embedded redis")
@@ -193,7 +184,7 @@ def _start_embedded_redis(tmp_path, port: int) -> subprocess.Popen:
     settings_file.write_text("")
     env = {"NEUROCARDS_SETTINGS": str(settings_file), "NEUROCARDS_REDIS__PORT": str(port)}
     return subprocess.Popen([sys.executable, "-m", "neurocards.cli", "redis"], cwd=tmp_path,
-                            env={**os.environ, **env}, stdout=subprocess.DEVNULL, start_new_session=True)
+                            env={**os.environ, **env}, stdout=subprocess.PIPE, text=True, start_new_session=True)
 
 
 def _pings(client):
