@@ -8,6 +8,7 @@ from peewee import fn
 
 from .models import (Broadcast, BroadcastStatus, Job, JobStatus, LedgerEntry, LedgerKind, Payment, PaymentStatus,
                      Report, ReportStatus, User)
+from .texts import one_line
 
 __all__ = ["stats"]
 
@@ -49,6 +50,8 @@ def stats(since: dt.datetime | None = None) -> dict:
 
 #: How many of the latest operator actions ``stats`` lists.
 OPERATOR_ACTIONS_SHOWN = 10
+#: How much of a broadcast's text its line quotes.
+BROADCAST_PREVIEW_CHARS = 60
 
 
 def operator_actions(limit: int = OPERATOR_ACTIONS_SHOWN) -> list[dict]:
@@ -76,7 +79,6 @@ def operator_actions(limit: int = OPERATOR_ACTIONS_SHOWN) -> list[dict]:
 
 
 def _broadcast_line(broadcast: Broadcast) -> str:
-    words = " ".join(broadcast.text.split())
-    preview = words if len(words) <= 60 else words[:59] + "…"
+    preview = one_line(broadcast.text, BROADCAST_PREVIEW_CHARS)
     return (f"admin {broadcast.admin_id} via /broadcast #{broadcast.id} ({broadcast.status}: sent {broadcast.sent} "
             f"of {broadcast.total}, blocked {broadcast.blocked}, failed {broadcast.failed}): {preview}")

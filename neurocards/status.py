@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .errors import TRY_AGAIN_HELPS
 from .models import Job
-from .texts import failure_key, text
+from .texts import failure_key, one_line, text
 
 __all__ = ["status_text", "failure_text", "info_label"]
 
@@ -13,10 +13,8 @@ INFO_LABEL_CHARS = 60
 
 
 def info_label(job: Job) -> str:
-    info = " ".join(job.product_info.split())
-    if not info:
-        return text(job.language, "no_info")
-    return info if len(info) <= INFO_LABEL_CHARS else info[: INFO_LABEL_CHARS - 1].rstrip() + "…"
+    info = one_line(job.product_info, INFO_LABEL_CHARS)
+    return info or text(job.language, "no_info")
 
 
 def status_text(job: Job) -> str:

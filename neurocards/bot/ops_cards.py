@@ -21,7 +21,7 @@ from .. import formats
 from ..keyboards import resolve_keyboard
 from ..models import Job, Report, User
 from ..settings import Settings
-from ..texts import DEFAULT_LANGUAGE, text
+from ..texts import DEFAULT_LANGUAGE, one_line, text
 
 __all__ = ["recipients", "send_report_cards", "card_text"]
 
@@ -37,9 +37,7 @@ def recipients(settings: Settings) -> list[int]:
 
 
 def _quote(value: str, what: str) -> str:
-    limit = QUOTED_CHARS[what]
-    value = " ".join(value.split())
-    return value if len(value) <= limit else value[: limit - 1] + "…"
+    return one_line(value, QUOTED_CHARS[what])
 
 
 def card_text(lang: str, report: Report, job: Job, settings: Settings) -> str:

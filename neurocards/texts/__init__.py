@@ -11,7 +11,7 @@ import html
 
 from . import en, ru
 
-__all__ = ["text", "language_of", "failure_key", "menu_commands", "LANGUAGES", "DEFAULT_LANGUAGE"]
+__all__ = ["text", "language_of", "failure_key", "menu_commands", "one_line", "LANGUAGES", "DEFAULT_LANGUAGE"]
 
 CATALOGUES = {"ru": ru.TEXTS, "en": en.TEXTS}
 LANGUAGES = tuple(CATALOGUES)
@@ -62,3 +62,11 @@ def menu_commands(language: str) -> list[tuple[str, str]]:
     catalogue = CATALOGUES.get(language, CATALOGUES[DEFAULT_LANGUAGE])
     prefix = "command."
     return [(key[len(prefix):], value) for key, value in catalogue.items() if key.startswith(prefix)]
+
+
+def one_line(value: str, limit: int) -> str:
+    """``value`` on one line (runs of whitespace made one space), cut to at most
+    ``limit`` characters with an ellipsis: how a seller's product info, a report's
+    comment or a broadcast is quoted in a line or card of ours."""
+    value = " ".join(value.split())
+    return value if len(value) <= limit else value[: limit - 1].rstrip() + "…"
