@@ -78,13 +78,28 @@ def deliver_video(job_id: str) -> None:
 
 
 def _record_sent(job_id: str, message_id: int, file_id: str) -> None:
-    """The job is done with the video Telegram accepted (a database outage waited out)."""
-    if record_effect(jobs.advance, job_id, JobStatus.DELIVERING, JobStatus.DONE, current_message_id(),
-                     video_message_id=message_id, video_file_id=file_id):
-        job = jobs.get_job(job_id)
-        context.send(ActorName.SHOW_STATUS, job_id)
-        context.metrics.video_delivered(job.video_bytes)
-        context.metrics.job_finished(job)
+    """The job is done with the video Telegram accepted (a database outage waited
+    out).  A job failed meanwhile — its sender taken for dead — is done after
+    all, its refund reversed: never both a video and a refund."""
+    video = {"video_message_id": message_id, "video_file_id": file_id}
+    if record_effect(jobs.advance, job_id, JobStatus.DELIVERING, JobStatus.DONE, current_message_id(), **video):
+        _delivered(job_id)
+        return
+    job = jobs.get_job(job_id)
+    if job is not None and job.status == JobStatus.FAILED:
+        reversal = record_effect(jobs.undo_failure, job_id, **video)
+        logger.warning("video delivered to a job already failed: recorded done, refund %s",
+                       "reversed" if reversal is not None else "not reversed (none, or already spent)")
+        if reversal is not None:
+            context.metrics.credits_moved("refund_reversal", reversal.amount)
+        _delivered(job_id)
+
+
+def _delivered(job_id: str) -> None:
+    job = jobs.get_job(job_id)
+    context.send(ActorName.SHOW_STATUS, job_id)
+    context.metrics.video_delivered(job.video_bytes)
+    context.metrics.job_finished(job)
 
 
 async def _send(job: Job, video: Path, caption: str) -> tuple[int, str]:

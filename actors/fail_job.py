@@ -4,6 +4,11 @@ middleware sends it when a pipeline message leaves for good.
 
 It never expires and retries every failure but one only the seller can change,
 for as long as it takes: a refund must land when the database comes back.
+
+A job whose video is being sent (a delivery holds its send claim: an upload in
+flight, the watchdog's resend, a stale duplicate) is not failed: this message
+comes back every :data:`SEND_WAIT_S` until the sender has decided — the job
+done (nothing to refund) or the claim given back (failed now).
 """
 
 from __future__ import annotations
@@ -14,6 +19,9 @@ from neurocards.errors import Failure, Kind
 from neurocards.logs import job_logger
 
 from . import context, declare
+
+#: How often a job whose video is being sent is looked at again.
+SEND_WAIT_S = 2.0
 
 
 @declare.refund_path(time_limit_s=60)
@@ -28,7 +36,12 @@ def fail_job(job_id: str, kind: str, error_class: str, detail: str = "") -> None
         return
     if error_class == "telegram_blocked":
         users.mark_blocked(job.user_id)
-    refund = jobs.fail_job(job.id, Failure(Kind(kind), error_class, detail))
+    try:
+        refund = jobs.fail_job(job.id, Failure(Kind(kind), error_class, detail))
+    except jobs.SendInFlight:
+        job_logger(job_id).info("not failed yet (%s): its video is being sent", error_class)
+        declare.defer(delay_s=SEND_WAIT_S)
+        return
     if refund is not None:
         job_logger(job_id).warning("failed (%s), credit refunded", error_class)
         context.metrics.credits_moved("refund", refund.amount)

@@ -12,6 +12,7 @@ matters; the scheduled ones are a safety net every ``kie.poll_with_callbacks_s``
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 
 from neurocards import jobs
@@ -72,10 +73,17 @@ def poll_generation(job_id: str, seq: int) -> None:
         _on_task_failed(job, status, this_poll, seq, message_id)
     elif _elapsed_s(job) > _settings.kie.deadline_s:
         _resubmit(job, this_poll, seq, message_id, reason=f"task {job.kie_task_id} passed its deadline")
-    elif jobs.update_in_state(job.id, JobStatus.GENERATING, where=this_poll, poll_count=seq + 1,
-                              moved_by_message=message_id):
-        _schedule_poll(job_id, seq + 1, next_poll_delay_s(job))
-        context.send(ActorName.SHOW_STATUS, job_id)  # the time left moves on: edited if the text changed
+    else:
+        _poll_later(job, seq, message_id, this_poll)
+
+
+def _poll_later(job: Job, seq: int, message_id: str, this_poll) -> None:
+    """Still filming: the next poll scheduled, and when it is due written down (the watchdog's yardstick)."""
+    delay_s = next_poll_delay_s(job)
+    if jobs.update_in_state(job.id, JobStatus.GENERATING, where=this_poll, poll_count=seq + 1,
+                            next_poll_at=utcnow() + dt.timedelta(seconds=delay_s), moved_by_message=message_id):
+        _schedule_poll(str(job.id), seq + 1, delay_s)
+        context.send(ActorName.SHOW_STATUS, str(job.id))  # the time left moves on: edited if the text changed
 
 
 def _elapsed_s(job: Job) -> float:
@@ -110,7 +118,7 @@ def _resubmit(job: Job, this_poll, seq: int, message_id: str, *, reason: str) ->
         raise PipelineError(error_class, f"{reason}; {job.kie_attempts} attempts used")
     job_logger(job.id).warning("%s; submitting a new task", reason)
     if jobs.update_in_state(job.id, JobStatus.GENERATING, where=this_poll, kie_task_id="", result_url="",
-                            poll_count=seq + 1, moved_by_message=message_id):
+                            poll_count=seq + 1, next_poll_at=None, moved_by_message=message_id):
         context.send(ActorName.SUBMIT_GENERATION, str(job.id))
 
 

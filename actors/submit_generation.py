@@ -14,6 +14,7 @@ task, for its polls.
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 
 from neurocards import jobs
@@ -65,6 +66,7 @@ def submit_generation(job_id: str) -> None:
     except BaseException:  # give the claim back, so this message's retry can take it
         jobs.release(job.id, Claim.SUBMIT, delivery_id)
         raise
+    now, first_s = utcnow(), _first_poll_s()
     submitted = jobs.update_in_state(
         job.id,
         JobStatus.GENERATING,
@@ -73,17 +75,21 @@ def submit_generation(job_id: str) -> None:
         kie_key=key,
         submit_claim="",
         kie_attempts=Job.kie_attempts + 1,
-        kie_submitted_at=utcnow(),
+        kie_submitted_at=now,
+        next_poll_at=now + dt.timedelta(seconds=first_s),
         moved_by_message=current_message_id(),
     )
     if submitted:
         _schedule_first_poll(job)
 
 
-def _schedule_first_poll(job: Job) -> None:
+def _first_poll_s() -> float:
     kie = _settings.kie
-    first_s = kie.poll_with_callbacks_s if kie.callback_base_url else kie.poll_first_s  # KIE rings first
-    context.send(ActorName.POLL_GENERATION, str(job.id), job.poll_count, delay_s=first_s)
+    return kie.poll_with_callbacks_s if kie.callback_base_url else kie.poll_first_s  # KIE rings first
+
+
+def _schedule_first_poll(job: Job) -> None:
+    context.send(ActorName.POLL_GENERATION, str(job.id), job.poll_count, delay_s=_first_poll_s())
 
 
 def _uploaded_photo(job: Job) -> str:

@@ -8,9 +8,15 @@
 - no job has two debits, and no refund gives back more than was debited;
 - every resolved report did what it says: a refunded one has its goodwill
   refund, a re-run one a job made free of charge;
+- no job has both a delivered video and a refund (a video delivered after its
+  job failed reverses the refund: ``refund_reversal``);
 - every purchase matches one Stars payment (same seller, same credits), every
-  paid payment was credited once, and a refunded payment took back exactly
-  what it bought (a paid one nothing).
+  paid payment was credited once — not twice, not never — and a refunded
+  payment took back exactly what it bought (a paid one nothing); every void of
+  a take-back (Telegram refused the refund) has its take-back, of the same size.
+
+``checked`` also counts the payments the reconciler recovered: charges
+Telegram took whose update was never recorded, credited from its own list.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from __future__ import annotations
 from peewee import JOIN, fn
 
 from .models import Job, JobStatus, LedgerEntry, LedgerKind, Payment, PaymentStatus, Report, ReportStatus, User
+from .payments import TAKE_BACK_PREFIX, VOID_PREFIX
 
 __all__ = ["audit"]
 
@@ -33,7 +40,8 @@ def audit() -> dict:
     return {
         "ok": not problems,
         "checked": {"users": User.select().count(), "jobs": Job.select().count(),
-                    "payments": Payment.select().count()},
+                    "payments": Payment.select().count(),
+                    "payments_recovered": Payment.select().where(Payment.recovered_at.is_null(False)).count()},
         "problems": problems,
     }
 
@@ -68,13 +76,23 @@ def _count_by_job(kind: LedgerKind):
 def _refund_problems() -> list[dict]:
     refunds = {str(row.job_id): (row.n, row.total) for row in _count_by_job(LedgerKind.REFUND)}
     debits = {str(row.job_id): (row.n, row.total) for row in _count_by_job(LedgerKind.DEBIT)}
+    reversed_ = {str(row.job_id) for row in _count_by_job(LedgerKind.REFUND_REVERSAL)}
     problems = []
-    for job in Job.select(Job.id, Job.status, Job.user).where(Job.status.in_([JobStatus.FAILED, JobStatus.DONE])):
-        n_refunds, refunded = refunds.get(str(job.id), (0, 0))
-        if job.status == JobStatus.FAILED and n_refunds != 1 and str(job.id) in debits:
-            problems.append({"problem": "failed_job_refunds", "job": str(job.id), "user": job.user_id, "refunds": n_refunds})
-        if job.status == JobStatus.DONE and n_refunds:
-            problems.append({"problem": "done_job_refunded", "job": str(job.id), "user": job.user_id, "refunds": n_refunds})
+    ended = Job.select(Job.id, Job.status, Job.user, Job.video_message_id).where(
+        Job.status.in_([JobStatus.FAILED, JobStatus.DONE]) | Job.video_message_id.is_null(False))
+    for job in ended:
+        job_id = str(job.id)
+        n_refunds, refunded = refunds.get(job_id, (0, 0))
+        standing = n_refunds and job_id not in reversed_  # a refund not taken back
+        if job.status == JobStatus.FAILED and n_refunds != 1 and job_id in debits:
+            problems.append({"problem": "failed_job_refunds", "job": job_id, "user": job.user_id, "refunds": n_refunds})
+        if job.status == JobStatus.DONE and standing:
+            problems.append({"problem": "done_job_refunded", "job": job_id, "user": job.user_id, "refunds": n_refunds})
+        elif job.video_message_id is not None and standing:
+            problems.append({"problem": "delivered_job_refunded", "job": job_id, "user": job.user_id,
+                             "status": job.status, "refunds": n_refunds})
+    for job_id in reversed_ - refunds.keys():
+        problems.append({"problem": "reversal_without_refund", "job": job_id})
     goodwill = {str(row.job_id): row.total for row in _count_by_job(LedgerKind.GOODWILL_REFUND)}
     for job_id in refunds.keys() | goodwill.keys():
         refunded = refunds.get(job_id, (0, 0))[1] + goodwill.get(job_id, 0)
@@ -98,18 +116,26 @@ def _payment_problems() -> list[dict]:
     for entry in LedgerEntry.select().where(LedgerEntry.kind == LedgerKind.PURCHASE):
         purchases.setdefault(entry.key.removeprefix("purchase:"), []).append(entry)
     taken_back: dict[str, int] = {}
-    for entry in LedgerEntry.select().where(LedgerEntry.kind == LedgerKind.PURCHASE_REFUND):
+    refund_rows = {entry.key: entry for entry in
+                   LedgerEntry.select().where(LedgerEntry.kind == LedgerKind.PURCHASE_REFUND)}
+    problems = []
+    for key, entry in refund_rows.items():
         charge = entry.key.split(":", 1)[1].rsplit(":", 1)[0]
         taken_back[charge] = taken_back.get(charge, 0) - entry.amount
-    problems = []
+        if key.startswith(VOID_PREFIX):
+            taken = refund_rows.get(TAKE_BACK_PREFIX + key.removeprefix(VOID_PREFIX))
+            if taken is None or taken.amount != -entry.amount or taken.user_id != entry.user_id:
+                problems.append({"problem": "void_without_take_back", "charge": charge, "key": key})
     for charge, entries in purchases.items():
         payment = payments.get(charge)
         if payment is None or any((e.user_id, e.amount) != (payment.user_id, payment.credits) for e in entries):
             problems.append({"problem": "purchase_without_matching_payment", "charge": charge})
     for charge, payment in payments.items():
         credited = len(purchases.get(charge, []))
-        if payment.status != PaymentStatus.UNMATCHED and payment.credits and credited != 1:
-            problems.append({"problem": "payment_credits", "charge": charge, "purchases": credited})
+        if payment.status != PaymentStatus.UNMATCHED and payment.credits and credited == 0:
+            problems.append({"problem": "charge_never_credited", "charge": charge})
+        elif credited > 1:
+            problems.append({"problem": "charge_credited_twice", "charge": charge, "purchases": credited})
         expected = payment.credits if payment.status == PaymentStatus.REFUNDED else 0
         if taken_back.get(charge, 0) != expected:
             problems.append({"problem": "refund_mismatch", "charge": charge, "taken_back": taken_back.get(charge, 0),

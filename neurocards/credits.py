@@ -29,6 +29,7 @@ __all__ = [
     "welcome",
     "debit_job",
     "refund_job",
+    "reverse_refund",
     "grant",
     "purchase",
     "balance_of",
@@ -116,6 +117,18 @@ def refund_job(job: Job | uuid.UUID | str, reason: str = "") -> Movement:
     if debit is None:
         raise NoDebit(f"job {job_id} was never debited")
     return move(debit.user_id, -debit.amount, LedgerKind.REFUND, f"refund:{job_id}", job=job_id, reason=reason)
+
+
+def reverse_refund(job: Job | uuid.UUID | str, reason: str = "") -> Movement | None:
+    """Take back a job's refund: its video reached the seller after all.  Once
+    per job; None when the job was never refunded.  Raises
+    :class:`InsufficientCredits` when the seller has spent the refund."""
+    job_id = getattr(job, "id", job)
+    refund = LedgerEntry.get_or_none(LedgerEntry.key == f"refund:{job_id}")
+    if refund is None:
+        return None
+    return move(refund.user_id, -refund.amount, LedgerKind.REFUND_REVERSAL, f"refund_reversal:{job_id}",
+                job=job_id, reason=reason)
 
 
 def grant(user_id: int, amount: int, reason: str, key: str | None = None) -> Movement:

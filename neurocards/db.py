@@ -17,6 +17,7 @@ reconnects at its ``BEGIN``.
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -24,8 +25,8 @@ from peewee import Database, DatabaseProxy, InterfaceError, OperationalError, Po
 from playhouse.db_url import parse as parse_url
 from playhouse.shortcuts import ReconnectMixin
 
-__all__ = ["database", "init_database", "close_database", "forget_connection", "is_postgres", "redact_url",
-           "ReconnectingPostgresqlDatabase"]
+__all__ = ["database", "init_database", "close_database", "forget_connection", "record_effect", "is_postgres",
+           "redact_url", "ReconnectingPostgresqlDatabase", "RECORD_WITHIN_S"]
 
 logger = logging.getLogger(__name__)
 
@@ -98,6 +99,30 @@ def forget_connection() -> None:
         db.close()
     except Exception:  # a dead connection, or a transaction it can no longer end
         db.dispose()
+
+
+#: How long :func:`record_effect` waits out a database outage by default.
+RECORD_WITHIN_S = 30.0
+
+
+def record_effect(write, *args, within_s: float = RECORD_WITHIN_S, **kwargs):
+    """``write(*args, **kwargs)``: the record of an outside effect that has
+    happened (a video in the seller's chat, Stars a seller paid), waiting out a
+    database outage — reconnecting with backoff for up to ``within_s`` — rather
+    than failing.  A failed record would have the effect repeated (the message's
+    retry, or the watchdog, sends the video again) or lost (Telegram delivers a
+    payment's update once)."""
+    delay_s, deadline = 0.1, time.monotonic() + within_s
+    while True:
+        try:
+            return write(*args, **kwargs)
+        except (OperationalError, InterfaceError) as exc:
+            if time.monotonic() + delay_s > deadline:
+                raise
+            logger.warning("could not record %s (%s); trying again in %.1fs", write.__name__, exc, delay_s)
+            forget_connection()
+            time.sleep(delay_s)
+            delay_s = min(delay_s * 2, 2.0)
 
 
 def is_postgres() -> bool:

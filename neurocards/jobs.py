@@ -29,6 +29,7 @@ from .models import ACTIVE_STATUSES, STATUS_ORDER, Job, JobStatus, LedgerKind, U
 
 __all__ = [
     "TooManyJobsInFlight",
+    "SendInFlight",
     "Claim",
     "start_job",
     "get_job",
@@ -38,6 +39,7 @@ __all__ = [
     "release",
     "fail_job",
     "fail_stuck",
+    "undo_failure",
     "take_for_rescue",
     "mark_failure_notified",
     "set_status_message",
@@ -62,6 +64,11 @@ class Claim(enum.StrEnum):
     SUBMIT = "submit_claim"  # creating the KIE task
     SEND = "send_claim"  # sending the video
     NOTICE = "notice_claim"  # sending the failure message
+
+
+class SendInFlight(Exception):
+    """The job's video is being sent (its send claim is held): it is not failed
+    now — the sender decides, and whoever wanted to fail it looks again later."""
 
 
 class TooManyJobsInFlight(Exception):
@@ -239,9 +246,21 @@ def fail_job(job_id, failure: Failure) -> credits.Movement | None:
     """Fail the job and refund its credit, in one transaction, once.
 
     The refund when this call failed the job; None when the job had already
-    ended (done or failed), in which case nothing changes.
+    ended (done or failed), in which case nothing changes.  Raises
+    :class:`SendInFlight`, changing nothing, while a delivery holds the job's
+    send claim: its video may be on its way into the chat (an upload takes up
+    to minutes), and a job is never both delivered and refunded.
     """
-    return _fail(job_id, failure, Job.status.in_(ACTIVE_STATUSES))
+    refund = _fail(job_id, failure, Job.status.in_(ACTIVE_STATUSES) & (Job.send_claim == ""))
+    if refund is None and _sending(job_id):
+        raise SendInFlight(f"job {job_id}: its video is being sent")
+    return refund
+
+
+def _sending(job_id) -> bool:
+    """Whether a delivery holds the job's send claim (the job still active)."""
+    return Job.select(Job.id).where((Job.id == job_id) & Job.status.in_(ACTIVE_STATUSES)
+                                    & (Job.send_claim != "")).exists()
 
 
 def fail_stuck(job_id, status: JobStatus, seen_at: dt.datetime, failure: Failure) -> credits.Movement | None:
@@ -267,6 +286,28 @@ def _fail(job_id, failure: Failure, condition) -> credits.Movement | None:
         return credits.refund_job(job_id, reason=failure.error_class)
 
 
+def undo_failure(job_id, **fields) -> credits.Movement | None:
+    """A video Telegram accepted for a job already failed (its sender's claim
+    was taken for dead, and the job failed meanwhile): the job is done after
+    all, with ``fields`` (the video's ids), and its refund reversed through the
+    ledger — one transaction, once.  The reversal when there was a refund to
+    reverse; None otherwise (or when the seller has spent the refund: then the
+    job is done all the same, and the audit lists it)."""
+    with database.atomic():
+        moved = (
+            Job.update(**_stamp(JobStatus.DONE, fields), error_class="", error_detail="", failed_at=None)
+            .where((Job.id == job_id) & (Job.status == JobStatus.FAILED))
+            .execute()
+        )
+        if not moved:
+            return None
+        try:
+            with database.atomic():  # a savepoint: a refund already spent leaves the job done
+                return credits.reverse_refund(job_id, reason="video delivered after the job failed")
+        except (credits.InsufficientCredits, credits.NoDebit):
+            return None
+
+
 def take_for_rescue(job_id, status: JobStatus, seen_at: dt.datetime, clear: tuple[Claim, ...] = ()) -> bool:
     """The watchdog's mark on a job it found stuck, before it sends the job's
     message again: if the job is still in ``status`` and unwritten since
@@ -276,6 +317,8 @@ def take_for_rescue(job_id, status: JobStatus, seen_at: dt.datetime, clear: tupl
     call took it."""
     fields = {getattr(Job, what.value): "" for what in clear}
     condition = (Job.id == job_id) & (Job.status == status) & (Job.updated_at == seen_at)
+    # the rescue's own poll is due now: the next stuck check counts from this mark
+    fields[Job.next_poll_at] = None
     return Job.update({**fields, Job.updated_at: utcnow()}).where(condition).execute() == 1
 
 

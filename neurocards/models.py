@@ -62,6 +62,7 @@ class LedgerKind(enum.StrEnum):
     PURCHASE_REFUND = "purchase_refund"  # Stars given back: the credits bought are taken back
     DEBIT = "debit"
     REFUND = "refund"
+    REFUND_REVERSAL = "refund_reversal"  # a failed job's video reached the seller after all: its refund taken back
     GOODWILL_REFUND = "goodwill_refund"  # an operator gave back a delivered job's price ("Report a problem")
 
 
@@ -114,6 +115,7 @@ class Job(BaseModel):
     moved_by_message = CharField(max_length=64, default="")  # id of the message that made the last transition
     kie_task_id = CharField(max_length=128, default="", index=True)  # KIE's task id; "" before a task exists
     poll_count = IntegerField(default=0)
+    next_poll_at = DateTimeField(null=True)  # when the scheduled poll of KIE is due (the watchdog's yardstick)
     kie_attempts = IntegerField(default=0)
     kie_submitted_at = DateTimeField(null=True)
     kie_key = CharField(max_length=16, default="")  # fingerprint of the KIE key that created the task ("" = the first)
@@ -157,6 +159,7 @@ class Job(BaseModel):
             (("user", "created_at"), False),
             (("status", "updated_at"), False),
             (("model", "done_at"), False),  # recent finished jobs per model: the ETA
+            (("status", "next_poll_at"), False),  # generating jobs past their poll: the watchdog
         )
 
 
@@ -190,6 +193,10 @@ class Payment(BaseModel):
     receipt_sent_at = DateTimeField(null=True)
     created_at = DateTimeField(default=utcnow)
     refunded_at = DateTimeField(null=True)
+    # the one refund of this charge under way: who holds it ("" when nobody), since when
+    refund_claim = CharField(max_length=64, default="")
+    refund_claimed_at = DateTimeField(null=True)
+    recovered_at = DateTimeField(null=True)  # credited by the reconciler: no update had recorded it
 
     class Meta:
         table_name = "payments"

@@ -19,20 +19,15 @@ small verbs it uses to pass a job on.
 from __future__ import annotations
 
 import functools
-import logging
-import time
 
 import dramatiq
-import peewee
 from dramatiq.asyncio import get_event_loop_thread
 from dramatiq.middleware import CurrentMessage
 
-from .db import forget_connection
+from .db import record_effect
 from .dispatch import PIPELINE_QUEUE
 from .errors import Kind, classify
 from .models import JobStatus
-
-logger = logging.getLogger("neurocards.pipeline")
 
 __all__ = ["PipelineActors", "retry_transient", "retry_unless_user", "current_message_id", "current_delivery_id",
            "current_retries", "job_to_work_on", "on_event_loop", "record_effect", "PIPELINE_QUEUE"]
@@ -180,26 +175,3 @@ def on_event_loop(coroutine_fn, *args, **kwargs):
     call goes to the one shared loop, which no blocking call ever holds up.
     """
     return get_event_loop_thread().run_coroutine(coroutine_fn(*args, **kwargs))
-
-
-#: How long :func:`record_effect` waits out a database outage.
-RECORD_WITHIN_S = 30.0
-
-
-def record_effect(write, *args, within_s: float = RECORD_WITHIN_S, **kwargs):
-    """``write(*args, **kwargs)``: the record of an outside effect that has
-    happened (a video in the seller's chat), waiting out a database outage —
-    reconnecting with backoff for up to ``within_s`` — rather than failing the
-    message.  A failed record would have the effect repeated: the message's
-    retry (or the watchdog) sends the video again."""
-    delay_s, deadline = 0.1, time.monotonic() + within_s
-    while True:
-        try:
-            return write(*args, **kwargs)
-        except (peewee.OperationalError, peewee.InterfaceError) as exc:
-            if time.monotonic() + delay_s > deadline:
-                raise
-            logger.warning("could not record %s (%s); trying again in %.1fs", write.__name__, exc, delay_s)
-            forget_connection()
-            time.sleep(delay_s)
-            delay_s = min(delay_s * 2, 2.0)

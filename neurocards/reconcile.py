@@ -31,6 +31,8 @@ class Mismatch:
     charge_id: str
     user_id: int | None
     stars: int
+    payload: str = ""  # a charge we have no record of: the invoice payload Telegram lists with it
+    date: int = 0  # ... and when Telegram took the Stars (Unix time)
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -46,7 +48,8 @@ def compare(transactions, payments: list[Payment]) -> list[Mismatch]:
     charged = {t.id: t for t in transactions if t.source is not None and _user_of(t.source) is not None}
     refunded = {t.id: t for t in transactions if t.receiver is not None and _user_of(t.receiver) is not None}
     ours = {payment.telegram_charge_id: payment for payment in payments}
-    found = [Mismatch("charge_not_credited", charge, _user_of(t.source), t.amount)
+    found = [Mismatch("charge_not_credited", charge, _user_of(t.source), t.amount,
+                      getattr(t.source, "invoice_payload", None) or "", _unix(t.date))
              for charge, t in charged.items() if charge not in ours]
     for charge, payment in ours.items():
         if charge not in charged:
@@ -58,6 +61,11 @@ def compare(transactions, payments: list[Payment]) -> list[Mismatch]:
         elif here and not at_telegram:
             found.append(Mismatch("refund_only_here", charge, payment.user_id, payment.stars))
     return found
+
+
+def _unix(date) -> int:
+    """aiogram reads ``date`` as a datetime; the Bot API sends Unix time."""
+    return int(date.timestamp()) if hasattr(date, "timestamp") else int(date or 0)
 
 
 async def fetch_transactions(bot) -> list:

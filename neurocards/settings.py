@@ -131,6 +131,8 @@ class CreditsSettings(_Section):
     invoice_ttl_s: float = Field(3600.0, gt=0)  # how long an invoice can be paid
     pending_request_ttl_s: float = Field(1800.0, gt=0)  # how long a request waits for a top-up
     reconcile_period_s: float = Field(900.0, gt=0)  # payments checked against Telegram's Star transactions
+    payment_wait_s: float = Field(300.0, ge=0)  # a payment's update waits this long for a database outage to end
+    recover_after_s: float = Field(60.0, ge=0)  # ... then the reconciler credits a charge this old from Telegram's list
 
     def pack(self, credits: int, stars: int) -> Pack | None:
         """The pack selling ``credits`` for ``stars``, if it is on sale."""
@@ -180,7 +182,7 @@ class WatchdogSettings(_Section):
     lease_s: float = Field(60.0, gt=0)  # one watchdog at a time: another host takes over after this
     created_s: float = Field(300.0, gt=0)
     enhancing_s: float = Field(600.0, gt=0)
-    generating_s: float = Field(180.0, gt=0)
+    generating_s: float = Field(180.0, gt=0)  # past the job's next scheduled poll (next_poll_at), not its last write
     downloading_s: float = Field(600.0, gt=0)
     delivering_s: float = Field(600.0, gt=0)
     unnotified_s: float = Field(300.0, gt=0)  # a failed job whose seller was not told

@@ -41,6 +41,8 @@ import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from peewee import fn
+
 from . import jobs, leases, sent_videos
 from .db import forget_connection
 from .dispatch import ActorName
@@ -111,12 +113,20 @@ def plan(job: Job, settings, now: dt.datetime) -> Rescue:
 
 def stuck_jobs(settings, now: dt.datetime) -> Iterator[Job]:
     """Jobs in an active state, unwritten for longer than that state allows; the
-    longest-stuck first, at most ``settings.batch`` per state."""
+    longest-stuck first, at most ``settings.batch`` per state.
+
+    A generating job waits for KIE between scheduled polls, as long apart as
+    ``kie.poll_with_callbacks_s`` with callbacks on: its clock starts when its
+    next poll is due (``next_poll_at``, written with each poll), not at its last
+    write, so a job waiting for a poll on time is never taken for stuck."""
     for status in ACTIVE_STATUSES:
         cutoff = now - dt.timedelta(seconds=settings.stale_after_s(status))
+        since = Job.updated_at
+        if status is JobStatus.GENERATING:
+            since = fn.COALESCE(Job.next_poll_at, Job.updated_at)
         yield from (Job.select()
-                    .where((Job.status == status) & (Job.updated_at < cutoff))
-                    .order_by(Job.updated_at)
+                    .where((Job.status == status) & (since < cutoff))
+                    .order_by(since)
                     .limit(settings.batch))
 
 

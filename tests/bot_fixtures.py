@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import html
 import itertools
+import json
 from pathlib import Path
 
 import pytest
@@ -26,16 +27,18 @@ from tests.stack import wait_for_final
 
 __all__ = ["ADMIN_ID", "seller_ids", "bot", "bot_messages", "Chat", "buttons"]
 
-#: The one Telegram id the bot treats as an admin.
+#: The Telegram id the bot treats as an admin.
 ADMIN_ID = 990_000_001
 #: Telegram ids for sellers, far from ``ADMIN_ID`` and from the pipeline tests' ids.
 seller_ids = itertools.count(800_000_001)
 
 
 @pytest.fixture(scope="module")
-def bot(stack):
-    """The module's stack with the real bot polling it, ``ADMIN_ID`` its admin."""
-    stack.env["NEUROCARDS_TELEGRAM__ADMIN_IDS"] = f"[{ADMIN_ID}]"
+def bot(request, stack):
+    """The module's stack with the real bot polling it, ``ADMIN_ID`` its admin (a
+    module's ``ADMIN_IDS`` names more)."""
+    admins = getattr(request.module, "ADMIN_IDS", (ADMIN_ID,))
+    stack.env["NEUROCARDS_TELEGRAM__ADMIN_IDS"] = json.dumps(list(admins))
     stack.start_bot()
     # the bot answers /start once it is polling
     probe = next(seller_ids)

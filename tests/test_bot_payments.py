@@ -23,6 +23,9 @@ pytestmark = [pytest.mark.parametrize("stack", ["sqlite", "postgres"], indirect=
               pytest.mark.usefixtures("bot")]
 
 KEY = invoices.payload_key(SANDBOX_BOT_TOKEN)
+#: Two operators, who may refund one charge at the same moment.
+SECOND_ADMIN_ID = ADMIN_ID + 1
+ADMIN_IDS = (ADMIN_ID, SECOND_ADMIN_ID)
 
 
 def invoice_of(chat: Chat, count: int = 1) -> dict:
@@ -210,6 +213,41 @@ def test_an_operator_refund_gives_the_stars_back_and_takes_the_credits_once(bot)
     admin.wait_text("No payment with charge id stx-no-such-charge.")
     assert chat.balance() == 1
     assert audit()["ok"]
+
+
+def test_two_operators_refunding_one_charge_at_once_both_refused_never_mint_credits(bot):
+    # Given a paid 5-credit pack, and Telegram refusing refunds, slowly (issue 25, hole 1)
+    chat, admins = Chat(bot), [Chat(bot, user_id=ADMIN_ID), Chat(bot, user_id=SECOND_ADMIN_ID)]
+    chat.start()
+    charge = chat.tg.pay(chat.id, buy(chat)["message_id"])["telegram_payment_charge_id"]
+    chat.wait_text(receipt(chat, stars=50, credits=5, balance=6))
+    refusal = "Bad Request: BOT_STARS_NOT_ENOUGH"
+    bot.fault("telegram", "slow", count=2, params={"delay_s": 3}, match={"method": "refundStarPayment"})
+    bot.fault("telegram", "bad_request", count=2, params={"description": refusal},
+              match={"method": "refundStarPayment"})
+
+    # When both operators /refund it at the same moment
+    for admin in admins:
+        admin.command("refund", charge)
+
+    # Then one refund runs and is refused, the other is told it is under way
+    refused = f"Telegram refused the refund: {refusal}. Credits left as they were."
+    answers = [admin.tg.wait_for(lambda t: [e["text"] for e in bot_messages(t)
+                                            if e.get("text", "").startswith(("Telegram refused", "A refund of"))],
+                                 timeout=20, chat_id=admin.id)[0] for admin in admins]
+    assert sorted(answer.split(" (since")[0] for answer in answers) == [
+        "A refund of this payment is already under way", refused]
+    assert bot.calls("telegram").get("refundStarPayment") == 1
+    # and the seller has what they paid for, once: no pack minted
+    assert chat.balance() == 6
+    assert paid(chat, charge).status == "paid" and paid(chat, charge).refund_claim == ""
+    assert audit()["ok"], audit()["problems"]
+
+    # When Telegram takes the refund at the next try, it goes through: the credits are taken back once
+    bot.reset_sandbox()
+    admins[0].command("refund", charge)
+    admins[0].wait_text(f"Refunded ⭐50 to {chat.id}; 5 credits taken back, balance now 1.")
+    assert audit()["ok"], audit()["problems"]
 
 
 def test_a_refund_of_credits_already_spent_is_refused(bot):

@@ -167,14 +167,91 @@ def test_a_refund_takes_back_exactly_what_was_bought(database_url):
 def test_a_refund_refused_by_telegram_gives_the_credits_back_and_can_be_tried_again(database_url):
     seller()
     payment = pay().payment
-    payments.take_back(payment, "first try")
-    payments.give_back(payment, "Telegram refused")
+    taken = payments.take_back(payment, "first try")
+    payments.give_back(taken, "Telegram refused")
     assert User.get_by_id(1).balance == 5
     assert audit()["ok"]  # a paid payment, nothing taken back
     payments.take_back(payment, "second try")
     payments.mark_refunded("stxA")
     assert User.get_by_id(1).balance == 0
     assert audit()["ok"]
+
+
+def test_two_refunds_of_one_charge_both_refused_give_back_once(database_url):
+    # Given a 5-credit purchase on top of 5 credits (issue 25, hole 1)
+    seller(balance=5)
+    payment = pay().payment
+    # When two refunds of it interleave: both take back (the second a replay), Telegram refuses both
+    first = payments.take_back(payment, "operator A")
+    second = payments.take_back(payment, "operator B")
+    voids = [payments.give_back(first, "A: Telegram refused"), payments.give_back(second, "B: Telegram refused")]
+    # Then the credits came back once: one void, keyed by the take-back it voids
+    assert (first.created, second.created) == (True, False)
+    assert [void.created for void in voids] == [True, False]
+    assert User.get_by_id(1).balance == 10
+    assert LedgerEntry.select().where(LedgerEntry.key.startswith("purchase_refund_void:stxA:")).count() == 1
+    assert audit()["ok"], audit()["problems"]
+
+
+def test_one_refund_of_a_charge_is_under_way_at_a_time(database_url):
+    seller()
+    payment = pay().payment
+    assert payments.claim_refund(payment.id, "operator A")
+    assert not payments.claim_refund(payment.id, "operator B")  # A's refund is under way
+    assert payments.claim_refund(payment.id, "operator A")  # ... its holder keeps it
+    payments.release_refund(payment.id, "operator B")  # only the holder gives it back
+    assert not payments.claim_refund(payment.id, "operator B")
+    payments.release_refund(payment.id, "operator A")
+    assert payments.claim_refund(payment.id, "operator B")
+    # a holder that died: its claim expires
+    assert payments.claim_refund(payment.id, "operator C", hold_s=0)
+    payments.mark_refunded("stxA")
+    payments.release_refund(payment.id, "operator C")
+    assert not payments.claim_refund(payment.id, "operator D")  # refunded: nothing left to refund
+
+
+def test_two_threads_refunding_one_charge_at_once_one_claims_it(database_url):
+    seller()
+    payment = pay().payment
+    barrier, won = threading.Barrier(8), []
+
+    def claim(n: int) -> None:
+        barrier.wait()
+        if payments.claim_refund(payment.id, f"instance {n}"):
+            won.append(n)
+        database.close()
+
+    threads = [threading.Thread(target=claim, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(won) == 1
+
+
+def test_the_audit_sees_a_void_without_its_take_back(database_url):
+    seller()
+    pay()
+    credits.move(1, 5, credits.LedgerKind.PURCHASE_REFUND, "purchase_refund_void:stxA:0", reason="forged")
+    assert [p["problem"] for p in audit()["problems"]] == ["void_without_take_back", "refund_mismatch"]
+
+
+def test_the_audit_sees_a_paid_charge_never_credited(database_url):
+    seller()
+    pay()
+    LedgerEntry.delete().where(LedgerEntry.key == "purchase:stxA").execute()
+    User.update(balance=0).where(User.id == 1).execute()
+    assert [p["problem"] for p in audit()["problems"]] == ["charge_never_credited"]
+
+
+def test_a_payment_the_reconciler_recovered_is_counted_by_the_audit(database_url):
+    seller()
+    payload = invoices.issue(KEY, user_id=1, credits=5, stars=50)
+    recorded = payments.record_payment(user_id=1, charge_id="stxR", provider_charge_id="", payload=payload,
+                                       currency="XTR", stars=50, invoice=invoices.read(KEY, payload), recovered=True)
+    assert recorded.payment.recovered_at is not None
+    report = audit()
+    assert report["ok"] and report["checked"]["payments_recovered"] == 1
 
 
 def test_a_refund_never_takes_a_balance_below_zero(database_url):

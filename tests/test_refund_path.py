@@ -9,19 +9,15 @@ holding its lock for longer than the workers' busy timeout.
 
 from __future__ import annotations
 
-import contextlib
-import sqlite3
-
 import pytest
 
 from neurocards.audit import audit
-from neurocards.context import Context
 from neurocards.models import Job, LedgerEntry, User
-from neurocards.schema import migrate
 from neurocards.settings import load_settings
+from tests.outage_fixtures import outage_stack
 from tests.pipeline_fixtures import Seller
-from tests.services import PostgresServer, wait_until
-from tests.stack import Stack, wait_for_status
+from tests.services import wait_until
+from tests.stack import wait_for_status
 
 JOBS = 3
 #: The pipeline's retries in the test stack (FAST_SETTINGS): the refund path must outlast them.
@@ -31,47 +27,8 @@ PIPELINE_MAX_RETRIES = 3
 @pytest.fixture(params=["sqlite", "postgres"], scope="module")
 def outage(request, redis_server, tmp_path_factory):
     """A stack whose database this module may take away: (stack, take_away, bring_back)."""
-    server = PostgresServer() if request.param == "postgres" else None
-    if server is not None:
-        url = server.create_database()
-    else:
-        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'neurocards.db'}"
-    stack = Stack(redis_url=redis_server.url, database_url=url, generation_s=60,
-                  DATABASE__BUSY_TIMEOUT_S="0.2")
-    lock: list[sqlite3.Connection] = []
-
-    def take_away() -> None:
-        if server is not None:
-            stack.context.database.close()
-            server.halt()
-        else:
-            writer = sqlite3.connect(url[len("sqlite:///"):], isolation_level=None)
-            writer.execute("BEGIN EXCLUSIVE")
-            lock.append(writer)
-
-    def bring_back() -> None:
-        if server is not None:
-            server.start()
-        else:
-            writer = lock.pop()
-            writer.execute("ROLLBACK")
-            writer.close()
-
-    with pytest.MonkeyPatch.context() as patch:
-        for key, value in stack.env.items():
-            patch.setenv(key, value)
-        stack.context = Context(load_settings())
-        migrate()
-        redis_server.client().flushall()
-        stack.start_worker()
-        try:
-            yield stack, take_away, bring_back
-        finally:
-            stack.close()
-            stack.context.close()
-            if server is not None:
-                with contextlib.suppress(Exception):
-                    server.stop()
+    with outage_stack(request.param, redis_server, tmp_path_factory, generation_s=60) as stack_and_switches:
+        yield stack_and_switches
 
 
 def _failed_tries(log: str, job_id: str) -> int:

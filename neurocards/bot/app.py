@@ -58,7 +58,7 @@ def build_dispatcher(context: Context, redis: Redis, metrics: BotMetrics) -> Dis
         observer.outer_middleware(UpdateMetricsMiddleware(metrics.updates, metrics.handler_seconds))
     for observer in (dispatcher.message, dispatcher.callback_query):
         observer.outer_middleware(ThrottleMiddleware(redis))
-        observer.outer_middleware(SellerMiddleware(settings.credits.welcome))
+        observer.outer_middleware(SellerMiddleware(settings.credits.welcome, settings.credits.payment_wait_s))
     dispatcher.callback_query.middleware(CallbackAnswerMiddleware())
     dispatcher.include_routers(
         errors.router,
@@ -104,7 +104,7 @@ async def run(context: Context) -> int:
         await _set_commands(bot)
         await _warm_up(context, bot, redis)
         storage = settings.storage
-        async with reconciling(bot, metrics, settings.credits.reconcile_period_s), \
+        async with reconciling(context, bot, metrics, settings.credits.reconcile_period_s), \
                 sweeping(context.storage, storage.keep_days * 86_400, storage.sweep_period_s):
             if settings.telegram.mode == "webhook":
                 return await _run_webhook(settings, bot, me)

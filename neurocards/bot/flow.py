@@ -26,9 +26,13 @@ from ..logs import job_logger
 from ..models import Job, User
 from .photos import inspect_image
 
-__all__ = ["start_generation", "launch", "download_photo"]
+__all__ = ["start_generation", "launch", "download_photo", "JOB_IDS"]
 
 logger = logging.getLogger("neurocards.bot.flow")
+
+#: Namespace of job ids derived from the update that started them (a redelivered
+#: update starts the same job, not a second one).
+JOB_IDS = uuid.UUID("5b7f3c1e-8a43-4d0e-9c56-6f2f8e1d2a90")
 
 
 async def download_photo(bot: Bot, file_id: str) -> bytes:

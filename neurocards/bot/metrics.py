@@ -21,7 +21,8 @@ from ..reconcile import MISMATCH_KINDS
 __all__ = ["BotMetrics", "PAYMENT_OUTCOMES"]
 
 #: The steps of a Stars payment counted in ``neurocards_payments_total``.
-PAYMENT_OUTCOMES = ("invoice_sent", "checkout_ok", "checkout_refused", "paid", "duplicate", "unmatched", "refunded")
+PAYMENT_OUTCOMES = ("invoice_sent", "checkout_ok", "checkout_refused", "paid", "duplicate", "unmatched", "refunded",
+                    "recovered")
 
 
 class BotMetrics:

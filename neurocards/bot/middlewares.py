@@ -13,6 +13,7 @@ from aiogram.types import CallbackQuery, Message, TelegramObject
 from redis.asyncio import Redis
 
 from .. import users
+from ..db import record_effect
 from ..texts import language_of, text
 from .chat_order import ARRIVED_AT
 
@@ -31,10 +32,13 @@ class SellerMiddleware(BaseMiddleware):
     """Registers the seller on first contact (welcome credits, once) and puts
     ``seller`` (our :class:`~neurocards.models.User`), ``seller_is_new`` and
     ``lang`` into the handler's data.  The database work runs in a thread, never
-    on the event loop."""
+    on the event loop; for Telegram's word that money moved, which it delivers
+    once, it waits out a database outage (``payment_wait_s``) rather than drop
+    the update."""
 
-    def __init__(self, welcome_credits: int) -> None:
+    def __init__(self, welcome_credits: int, payment_wait_s: float = 0.0) -> None:
         self.welcome_credits = welcome_credits
+        self.payment_wait_s = payment_wait_s
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         tg_user = data.get("event_from_user")
@@ -43,8 +47,10 @@ class SellerMiddleware(BaseMiddleware):
         if tg_user.is_bot:  # another bot writing to us: not a seller, nothing to answer
             logger.info("update from bot user=%s ignored", tg_user.id)
             return None
+        within_s = self.payment_wait_s if isinstance(event, Message) and _is_payment(event) else 0.0
         seller, created = await asyncio.to_thread(
-            users.register, tg_user.id, language_of(tg_user.language_code), self.welcome_credits
+            record_effect, users.register, tg_user.id, language_of(tg_user.language_code), self.welcome_credits,
+            within_s=within_s,
         )
         if seller.blocked:  # they are writing to us again, so they unblocked the bot
             await asyncio.to_thread(users.mark_blocked, seller.id, False)

@@ -7,9 +7,10 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import html
+import uuid
 
 from aiogram import Bot, Router
-from aiogram.exceptions import TelegramBadRequest
+from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 from redis.asyncio import Redis
@@ -93,7 +94,9 @@ ALREADY_REFUNDED = "CHARGE_ALREADY_REFUNDED"
 @router.message(Command("refund"))
 async def refund_payment(message: Message, command: CommandObject, bot: Bot) -> None:
     """Give a payment's Stars back: its credits are taken back first (never below
-    zero), then ``refundStarPayment``; if Telegram refuses, the credits return."""
+    zero), then ``refundStarPayment``; if Telegram refuses, the credits return.
+    One refund of a charge at a time, whoever else is refunding it
+    (:func:`payments.claim_refund`)."""
     charge_id = (command.args or "").strip()
     if not charge_id:
         await message.answer("Usage: /refund &lt;telegram_payment_charge_id&gt;")
@@ -103,26 +106,44 @@ async def refund_payment(message: Message, command: CommandObject, bot: Bot) -> 
     if payment is None:
         await message.answer(f"No payment with charge id <code>{html.escape(charge_id)}</code>.")
         return
-    if payment.status == PaymentStatus.REFUNDED:
-        await message.answer(f"Already refunded on {_when(payment.refunded_at)}.")
+    holder = f"admin:{admin}:{uuid.uuid4().hex[:12]}"
+    if not await asyncio.to_thread(payments.claim_refund, payment.id, holder):
+        payment = await asyncio.to_thread(payments.find, charge_id)
+        if payment.status == PaymentStatus.REFUNDED:
+            await message.answer(f"Already refunded on {_when(payment.refunded_at)}.")
+        else:
+            await message.answer(f"A refund of this payment is already under way (since "
+                                 f"{_when(payment.refund_claimed_at)} UTC); see how it ends before trying again.")
         return
-    reason = f"admin {admin} via /refund"
+    try:
+        await message.answer(await _refund_claimed(bot, charge_id, f"admin {admin} via /refund"))
+    finally:
+        await asyncio.to_thread(payments.release_refund, payment.id, holder)
+
+
+async def _refund_claimed(bot: Bot, charge_id: str, reason: str) -> str:
+    """The refund itself, its claim held; the operator's answer."""
+    payment = await asyncio.to_thread(payments.find, charge_id)  # as it is now that the refund is ours
+    if payment.status == PaymentStatus.REFUNDED:
+        return f"Already refunded on {_when(payment.refunded_at)}."
+    taken = None
     if payment.credits:
         try:
-            await asyncio.to_thread(payments.take_back, payment, reason)
+            taken = await asyncio.to_thread(payments.take_back, payment, reason)
         except credits.InsufficientCredits as exc:
-            await message.answer(f"Refused: seller {payment.user_id} has {exc.balance} credits left of the "
-                                 f"{payment.credits} this payment bought; a refund would take them below zero.")
-            return
+            return (f"Refused: seller {payment.user_id} has {exc.balance} credits left of the "
+                    f"{payment.credits} this payment bought; a refund would take them below zero.")
     try:
         await bot.refund_star_payment(user_id=payment.user_id, telegram_payment_charge_id=charge_id)
     except TelegramBadRequest as exc:
         if ALREADY_REFUNDED not in exc.message:
-            if payment.credits:
-                await asyncio.to_thread(payments.give_back, payment, f"{reason}: Telegram refused ({exc.message})")
-            await message.answer(f"Telegram refused the refund: {html.escape(exc.message)}. Credits left as they were.")
-            return
+            if taken is not None:
+                await asyncio.to_thread(payments.give_back, taken, f"{reason}: Telegram refused ({exc.message})")
+            return f"Telegram refused the refund: {html.escape(exc.message)}. Credits left as they were."
+    except TelegramAPIError as exc:  # no answer we can read: the Stars may or may not have gone back
+        return (f"Telegram did not answer the refund ({html.escape(type(exc).__name__)}); the credits stay taken "
+                f"back. Send /refund {html.escape(charge_id)} again: it finishes this refund, never a second one.")
     await asyncio.to_thread(payments.mark_refunded, charge_id)
     balance = await asyncio.to_thread(credits.balance_of, payment.user_id)
-    await message.answer(f"Refunded ⭐{payment.stars} to {payment.user_id}; {payment.credits} credits taken back, "
-                         f"balance now {balance}.")
+    return (f"Refunded ⭐{payment.stars} to {payment.user_id}; {payment.credits} credits taken back, "
+            f"balance now {balance}.")

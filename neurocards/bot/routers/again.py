@@ -21,10 +21,10 @@ from ...keyboards import JobAction, JobActionKind, again_keyboard, packs_keyboar
 from ...models import JobStatus, User
 from ...status import info_label
 from ...texts import text
-from ..flow import start_generation
+from ..flow import JOB_IDS, start_generation
 from ..job_buttons import own_job, photo_available
 from ..metrics import BotMetrics
-from .generate import JOB_IDS, kept_for_top_up_text
+from .generate import kept_for_top_up_text
 
 router = Router(name="again")
 logger = logging.getLogger("neurocards.bot.again")

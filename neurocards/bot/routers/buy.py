@@ -8,24 +8,22 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-import uuid
 
 from aiogram import Bot, F, Router
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, LabeledPrice, Message, PreCheckoutQuery
 from aiogram.utils.callback_answer import CallbackAnswer
 
-from ... import credits, invoices, jobs, payments, pending
+from ... import invoices, payments
 from ...context import Context
 from ...credits import InsufficientCredits
-from ...jobs import TooManyJobsInFlight
+from ...db import record_effect
 from ...keyboards import BuyPack, ShowPacks, packs_keyboard
-from ...models import PaymentStatus, PendingRequest, User
+from ...models import PaymentStatus, User
 from ...settings import Settings
 from ...texts import language_of, text
-from ..flow import start_generation
 from ..metrics import BotMetrics
-from .generate import JOB_IDS
+from ..receipts import answer_payment
 
 router = Router(name="buy")
 logger = logging.getLogger("neurocards.bot.buy")
@@ -91,8 +89,12 @@ async def check_out(query: PreCheckoutQuery, context: Context, settings: Setting
 
 
 @router.message(F.successful_payment)
-async def take_payment(message: Message, context: Context, bot: Bot, seller: User, lang: str, settings: Settings,
+async def take_payment(message: Message, context: Context, bot: Bot, seller: User, settings: Settings,
                        metrics: BotMetrics) -> None:
+    """Credit the pack, once per charge.  Telegram delivers this update once and
+    has the Stars already: the record waits out a database outage
+    (``credits.payment_wait_s``); past that, the reconciler credits the charge
+    from Telegram's own list (:mod:`neurocards.bot.reconciler`)."""
     paid = message.successful_payment
     try:
         invoice = invoices.check(context.invoice_key, paid.invoice_payload, payer_id=seller.id,
@@ -102,47 +104,16 @@ async def take_payment(message: Message, context: Context, bot: Bot, seller: Use
                      refused.reason, seller.id, paid.total_amount)
         invoice = None
     recorded = await asyncio.to_thread(
-        payments.record_payment, user_id=seller.id, charge_id=paid.telegram_payment_charge_id,
-        provider_charge_id=paid.provider_payment_charge_id, payload=paid.invoice_payload, currency=paid.currency,
-        stars=paid.total_amount, invoice=invoice,
+        record_effect, payments.record_payment, within_s=settings.credits.payment_wait_s, user_id=seller.id,
+        charge_id=paid.telegram_payment_charge_id, provider_charge_id=paid.provider_payment_charge_id,
+        payload=paid.invoice_payload, currency=paid.currency, stars=paid.total_amount, invoice=invoice,
     )
-    payment = recorded.payment
     if recorded.created:
         metrics.payments.labels("paid" if invoice is not None else "unmatched").inc()
         metrics.stars.inc(paid.total_amount)
     else:
         metrics.payments.labels("duplicate").inc()
-    if not await asyncio.to_thread(payments.claim_receipt, payment.id):
-        return  # this payment was answered already (a duplicate update, or another instance)
-    if payment.status == PaymentStatus.UNMATCHED:
-        await message.answer(text(lang, "pay.unmatched", stars=payment.stars, charge_id=payment.telegram_charge_id,
-                                  support=settings.telegram.support_contact))
-        return
-    request = await asyncio.to_thread(pending.take, seller.id)
-    balance = await asyncio.to_thread(credits.balance_of, seller.id)
-    lines = [text(lang, "pay.receipt", stars=payment.stars, credits=payment.credits, balance=balance)]
-    if request is not None:
-        lines.append(text(lang, "pay.receipt.continue", info=request.product_info or text(lang, "no_info")))
-    await message.answer("\n".join(lines))
-    if request is not None:
-        await _continue(request, context, bot, seller, lang, metrics, payment.telegram_charge_id)
-
-
-async def _continue(request: PendingRequest, context: Context, bot: Bot, seller: User, lang: str,
-                    metrics: BotMetrics, charge_id: str) -> None:
-    """Start the request the seller made before topping up."""
-    parent = await asyncio.to_thread(jobs.get_job, request.parent_id) if request.parent_id else None
-    info = request.product_info or text(lang, "no_info")
-    try:
-        await start_generation(context, bot, seller, request.chat_id, request.product_info,
-                               photo_file_id=request.photo_file_id, stored_photo=request.photo_path, parent=parent,
-                               job_id=uuid.uuid5(JOB_IDS, f"topup:{charge_id}"), on_debit=metrics.debited)
-    except TooManyJobsInFlight as exc:
-        reason = text(lang, "too_many_jobs", in_flight=exc.in_flight)
-        await bot.send_message(request.chat_id, text(lang, "pay.continue_failed", info=info, reason=reason))
-    except InsufficientCredits:  # spent in the meantime by another request
-        reason = text(lang, "no_credits", balance=0, price=context.settings.credits.price)
-        await bot.send_message(request.chat_id, text(lang, "pay.continue_failed", info=info, reason=reason))
+    await answer_payment(recorded.payment, context, bot, seller, metrics)
 
 
 @router.message(F.refunded_payment)

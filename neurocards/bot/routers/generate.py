@@ -24,17 +24,12 @@ from ...keyboards import SkipInfo, buy_keyboard, packs_keyboard, skip_keyboard
 from ...models import User
 from ...settings import Settings
 from ...texts import text
-from ..flow import download_photo, start_generation
+from ..flow import JOB_IDS, download_photo, start_generation
 from ..metrics import BotMetrics
 from ..photos import PhotoProblem, check_size, inspect_image, suffix_of
 
 router = Router(name="generate")
 logger = logging.getLogger("neurocards.bot.generate")
-
-#: Namespace of job ids derived from the update that started them (a redelivered
-#: update starts the same job, not a second one).
-JOB_IDS = uuid.UUID("5b7f3c1e-8a43-4d0e-9c56-6f2f8e1d2a90")
-
 
 class NewJob(StatesGroup):
     product_info = State()

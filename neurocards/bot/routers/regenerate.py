@@ -31,10 +31,10 @@ from ...models import Job, User
 from ...settings import Settings
 from ...status import info_label
 from ...texts import text
-from ..flow import start_generation
+from ..flow import JOB_IDS, start_generation
 from ..job_buttons import own_job, photo_available
 from ..metrics import BotMetrics
-from .generate import JOB_IDS, no_credits_text
+from .generate import no_credits_text
 
 router = Router(name="regenerate")
 logger = logging.getLogger("neurocards.bot.regenerate")

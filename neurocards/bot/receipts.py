@@ -1,0 +1,59 @@
+"""What follows a recorded Stars payment, whoever recorded it — the
+``successful_payment`` handler, or the reconciler crediting a charge whose
+update was lost: the receipt (sent once per payment, whichever gets there
+first) and the request the seller made before topping up, started by itself."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+from aiogram import Bot
+
+from .. import credits, jobs, payments, pending
+from ..context import Context
+from ..credits import InsufficientCredits
+from ..jobs import TooManyJobsInFlight
+from ..models import Payment, PaymentStatus, PendingRequest, User
+from ..texts import text
+from .flow import JOB_IDS, start_generation
+from .metrics import BotMetrics
+
+__all__ = ["answer_payment"]
+
+
+async def answer_payment(payment: Payment, context: Context, bot: Bot, seller: User, metrics: BotMetrics) -> None:
+    """The receipt, and the pending request started — once per payment."""
+    if not await asyncio.to_thread(payments.claim_receipt, payment.id):
+        return  # this payment was answered already (a duplicate update, another instance, the reconciler)
+    lang, support = seller.language, context.settings.telegram.support_contact
+    if payment.status == PaymentStatus.UNMATCHED:
+        await bot.send_message(seller.id, text(lang, "pay.unmatched", stars=payment.stars,
+                                               charge_id=payment.telegram_charge_id, support=support))
+        return
+    request = await asyncio.to_thread(pending.take, seller.id)
+    balance = await asyncio.to_thread(credits.balance_of, seller.id)
+    lines = [text(lang, "pay.receipt", stars=payment.stars, credits=payment.credits, balance=balance)]
+    if request is not None:
+        lines.append(text(lang, "pay.receipt.continue", info=request.product_info or text(lang, "no_info")))
+    await bot.send_message(seller.id, "\n".join(lines))
+    if request is not None:
+        await _continue(request, context, bot, seller, metrics, payment.telegram_charge_id)
+
+
+async def _continue(request: PendingRequest, context: Context, bot: Bot, seller: User, metrics: BotMetrics,
+                    charge_id: str) -> None:
+    """Start the request the seller made before topping up."""
+    lang = seller.language
+    parent = await asyncio.to_thread(jobs.get_job, request.parent_id) if request.parent_id else None
+    info = request.product_info or text(lang, "no_info")
+    try:
+        await start_generation(context, bot, seller, request.chat_id, request.product_info,
+                               photo_file_id=request.photo_file_id, stored_photo=request.photo_path, parent=parent,
+                               job_id=uuid.uuid5(JOB_IDS, f"topup:{charge_id}"), on_debit=metrics.debited)
+    except TooManyJobsInFlight as exc:
+        reason = text(lang, "too_many_jobs", in_flight=exc.in_flight)
+        await bot.send_message(request.chat_id, text(lang, "pay.continue_failed", info=info, reason=reason))
+    except InsufficientCredits:  # spent in the meantime by another request
+        reason = text(lang, "no_credits", balance=0, price=context.settings.credits.price)
+        await bot.send_message(request.chat_id, text(lang, "pay.continue_failed", info=info, reason=reason))
