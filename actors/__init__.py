@@ -21,9 +21,9 @@ import dramatiq
 from neurocards.broker import pipeline_middleware
 from neurocards.clients.telegram import prepare_answers
 from neurocards.context import Context
+from neurocards.jobs.pipeline import PipelineActors
 from neurocards.middleware.housekeeping import StorageHousekeeping
 from neurocards.middleware.prompt_delays import PromptDelays
-from neurocards.pipeline import PipelineActors
 from neurocards.settings import load_settings
 
 _settings = load_settings()

@@ -9,7 +9,7 @@ only the upload itself runs on Dramatiq's event loop.
 
 A video Telegram accepted is never sent again because recording it failed (the
 database away, a time limit): its ids are noted in Redis first
-(:mod:`neurocards.sent_videos`), and a later delivery of this job — the
+(:mod:`neurocards.jobs.sent_videos`), and a later delivery of this job — the
 message's retry, or the watchdog's — records them instead of sending.
 """
 
@@ -21,15 +21,16 @@ from pathlib import Path
 import redis
 from aiogram.types import FSInputFile
 
-from neurocards import credits, jobs, sent_videos
-from neurocards.budgets import try_acquire
+from neurocards import jobs
 from neurocards.dispatch import ActorName
-from neurocards.jobs import Claim
+from neurocards.jobs import Claim, sent_videos
+from neurocards.jobs.pipeline import current_delivery_id, current_message_id, on_event_loop, record_effect
+from neurocards.jobs.status import info_label
 from neurocards.keyboards import again_keyboard
-from neurocards.media import local_video
+from neurocards.limits.budgets import try_acquire
+from neurocards.media.local import local_video
 from neurocards.models import Job, JobStatus
-from neurocards.pipeline import current_delivery_id, current_message_id, on_event_loop, record_effect
-from neurocards.status import info_label
+from neurocards.money import credits
 from neurocards.texts import text
 
 from . import context, declare

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from neurocards import jobs
 from neurocards.dispatch import ActorName
+from neurocards.jobs.pipeline import current_message_id, job_to_work_on
 from neurocards.models import JobStatus
-from neurocards.pipeline import current_message_id, job_to_work_on
 
 from . import context, declare
 

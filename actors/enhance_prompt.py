@@ -6,11 +6,11 @@ from neurocards import jobs
 from neurocards.clients.prompt_writer import fallback_prompt
 from neurocards.dispatch import ActorName
 from neurocards.errors import Kind, classify
+from neurocards.jobs.pipeline import current_message_id, current_retries, job_to_work_on
 from neurocards.logs import job_logger
-from neurocards.media import local_photo
+from neurocards.media.local import local_photo
+from neurocards.media.storage import photo_mime_type
 from neurocards.models import JobStatus
-from neurocards.pipeline import current_message_id, current_retries, job_to_work_on
-from neurocards.storage import photo_mime_type
 
 from . import context, declare
 

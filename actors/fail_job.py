@@ -13,9 +13,10 @@ done (nothing to refund) or the claim given back (failed now).
 
 from __future__ import annotations
 
-from neurocards import jobs, sent_videos, users
+from neurocards import jobs, users
 from neurocards.dispatch import ActorName
 from neurocards.errors import Failure, Kind
+from neurocards.jobs import sent_videos
 from neurocards.logs import job_logger
 
 from . import context, declare

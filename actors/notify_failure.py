@@ -10,13 +10,13 @@ from __future__ import annotations
 from aiogram.exceptions import TelegramForbiddenError
 
 from neurocards import jobs, users
-from neurocards.budgets import try_acquire
 from neurocards.dispatch import ActorName
 from neurocards.jobs import Claim
+from neurocards.jobs.pipeline import current_delivery_id, on_event_loop, record_effect, retry_transient
+from neurocards.jobs.status import failure_text, try_again_helps
 from neurocards.keyboards import try_again_keyboard
+from neurocards.limits.budgets import try_acquire
 from neurocards.models import Job, JobStatus
-from neurocards.pipeline import current_delivery_id, on_event_loop, record_effect, retry_transient
-from neurocards.status import failure_text, try_again_helps
 
 from . import context, declare
 

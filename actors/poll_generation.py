@@ -16,14 +16,14 @@ import datetime as dt
 import random
 
 from neurocards import jobs
-from neurocards.budgets import try_acquire
 from neurocards.clients.kie import TaskStatus
-from neurocards.kie_keys import KeyTrouble
 from neurocards.dispatch import ActorName
 from neurocards.errors import Kind, PipelineError, is_content_policy
+from neurocards.jobs.pipeline import current_message_id
+from neurocards.limits.budgets import try_acquire
+from neurocards.limits.kie_keys import KeyTrouble
 from neurocards.logs import job_logger
 from neurocards.models import Job, JobStatus, utcnow
-from neurocards.pipeline import current_message_id
 
 from . import context, declare
 

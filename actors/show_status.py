@@ -5,7 +5,7 @@ Edits are flood-safe: at most one per chat every
 edits that would come too soon are put off, not lost), ``retry_after`` is
 honoured, and "message is not modified" is not an error.  While the job waits
 or films the text carries its queue position and time left
-(:mod:`neurocards.eta`); the polls ask for it again, and it is edited only
+(:mod:`neurocards.jobs.eta`); the polls ask for it again, and it is edited only
 when the text a seller would read has changed.
 """
 
@@ -14,11 +14,11 @@ from __future__ import annotations
 from aiogram.exceptions import TelegramBadRequest
 
 from neurocards import jobs, users
-from neurocards.budgets import try_acquire
-from neurocards.eta import status_text
+from neurocards.jobs.eta import status_text
+from neurocards.jobs.pipeline import on_event_loop
 from neurocards.keyboards import status_keyboard
+from neurocards.limits.budgets import try_acquire
 from neurocards.models import Job, JobStatus
-from neurocards.pipeline import on_event_loop
 
 from . import context, declare
 

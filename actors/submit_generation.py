@@ -7,7 +7,7 @@ claim is given back when the create fails, for the retry to take.
 The photo goes to KIE's file API once per job (its URL is kept on the job and
 reused by resubmits and retries while valid), *before* a create slot is taken,
 so the slot is spent on the create alone.  The create takes a slot from one of
-KIE's keys (:mod:`neurocards.kie_keys`); with none free the message comes back
+KIE's keys (:mod:`neurocards.limits.kie_keys`); with none free the message comes back
 exactly when the soonest frees, and the job remembers the key that created its
 task, for its polls.
 """
@@ -20,13 +20,13 @@ import random
 from neurocards import jobs
 from neurocards.dispatch import ActorName
 from neurocards.errors import PipelineError
-from neurocards.formats import filmed_as
 from neurocards.jobs import Claim
-from neurocards.kie_keys import KeyTrouble
-from neurocards.media import local_photo
+from neurocards.jobs.formats import filmed_as
+from neurocards.jobs.pipeline import current_delivery_id, current_message_id
+from neurocards.limits.kie_keys import KeyTrouble
+from neurocards.media.local import local_photo
+from neurocards.media.storage import photo_mime_type
 from neurocards.models import Job, JobStatus, utcnow
-from neurocards.pipeline import current_delivery_id, current_message_id
-from neurocards.storage import photo_mime_type
 
 from . import context, declare
 

@@ -235,8 +235,8 @@ def figures(stack: Stack, ids: list[str]) -> dict:
     """What happened to the jobs and the money, from the database, the ledger and the chats."""
     from peewee import fn
 
-    from neurocards.audit import audit
     from neurocards.models import ACTIVE_STATUSES, Job, LedgerEntry
+    from neurocards.money.audit import audit
 
     jobs = list(Job.select().where(Job.id.in_(ids)))
     refunds = collections.Counter(str(e.job_id) for e in LedgerEntry.select().where(

@@ -40,8 +40,8 @@ def main() -> int:
 
     from neurocards.clients.telegram import create_bot, prepare_answers
     from neurocards.context import Context
+    from neurocards.media.storage import photo_mime_type
     from neurocards.settings import load_settings
-    from neurocards.storage import photo_mime_type
 
     settings = load_settings()
     context = Context(settings)

@@ -49,7 +49,7 @@ def cmd_migrate(settings, args) -> int:
 
 
 def cmd_audit(settings, args) -> int:
-    from .audit import audit
+    from .money.audit import audit
 
     _open_database(settings)
     report = audit()
@@ -61,11 +61,11 @@ def cmd_audit(settings, args) -> int:
 
 
 def _reconcile_payments(settings) -> list[dict]:
-    """Our payments against Telegram's getStarTransactions (see :mod:`neurocards.reconcile`)."""
+    """Our payments against Telegram's getStarTransactions (see :mod:`neurocards.money.reconcile`)."""
     import asyncio
 
     from .clients.telegram import create_bot
-    from .reconcile import reconcile
+    from .money.reconcile import reconcile
 
     async def run() -> list[dict]:
         bot = create_bot(settings)
@@ -111,15 +111,15 @@ def cmd_stats(settings, args) -> int:
 
 
 def _storage_use(settings) -> dict:
-    from .storage import Storage
+    from .media.storage import Storage
 
     storage = Storage(settings.storage_dir, max_video_bytes=settings.storage.max_video_mb * 1024 * 1024)
     return {"dir": str(settings.storage_dir), **storage.usage()}
 
 
 def cmd_grant(settings, args) -> int:
-    from . import credits
     from .models import User
+    from .money import credits
 
     _open_database(settings)
     if User.get_or_none(User.id == args.telegram_id) is None:
@@ -180,8 +180,8 @@ def cmd_watchdog(settings, args) -> int:
     for variable in ("PROMETHEUS_MULTIPROC_DIR", "prometheus_multiproc_dir", "dramatiq_prom_db"):
         os.environ.pop(variable, None)  # its metrics are its own, not the workers' shared folder's
     from .context import Context
-    from .watchdog import run
-    from .watchdog_metrics import WatchdogMetrics
+    from .jobs.watchdog import run
+    from .jobs.watchdog_metrics import WatchdogMetrics
 
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):

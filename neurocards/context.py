@@ -14,8 +14,8 @@ import functools
 
 from . import dispatch
 from .broker import build_broker
-from .budgets import Budgets
 from .db import close_database, init_database
+from .limits.budgets import Budgets
 from .redis_clients import reconnecting_client
 from .settings import Settings
 
@@ -61,8 +61,8 @@ class Context:
 
     @functools.cached_property
     def kie_keys(self):
-        """KIE's key pool: a client and budgets per key, parked keys skipped (:mod:`neurocards.kie_keys`)."""
-        from .kie_keys import KieKeys
+        """KIE's key pool: a client and budgets per key, parked keys skipped (:mod:`neurocards.limits.kie_keys`)."""
+        from .limits.kie_keys import KieKeys
 
         return KieKeys.from_settings(self.settings, self.budgets, self.redis)
 
@@ -88,9 +88,8 @@ class Context:
 
     @functools.cached_property
     def storage(self):
-        from .storage import Storage
-
-        from .result_urls import host_port
+        from .media.result_urls import host_port
+        from .media.storage import Storage
 
         settings = self.settings
         kie_hosts = frozenset(host_port(url) for url in (settings.kie_base_url, settings.kie_upload_url))
@@ -99,8 +98,8 @@ class Context:
 
     @functools.cached_property
     def invoice_key(self) -> bytes:
-        """The key Stars invoice payloads are signed with (:mod:`neurocards.invoices`)."""
-        from .invoices import payload_key
+        """The key Stars invoice payloads are signed with (:mod:`neurocards.money.invoices`)."""
+        from .money.invoices import payload_key
 
         return payload_key(self.settings.telegram_token)
 

@@ -2,7 +2,7 @@
 (both put buttons under their messages; only the bot reads presses).
 
 Telegram allows 64 bytes of callback data and our factories put ":" between
-fields, so formats travel as codes ("9x16", :func:`neurocards.formats.ratio_code`)
+fields, so formats travel as codes ("9x16", :func:`neurocards.jobs.formats.ratio_code`)
 and tier names are short (the settings check it)."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from .formats import ASPECT_RATIOS, Choice, Tier, format_label, ratio_code, tier_label
+from .jobs.formats import ASPECT_RATIOS, Choice, Tier, format_label, ratio_code, tier_label
 from .texts import text
 
 __all__ = ["JobAction", "JobActionKind", "BuyPack", "ShowPacks", "SkipInfo", "packs_keyboard", "buy_keyboard", "SetLanguage", "again_keyboard", "try_again_keyboard", "skip_keyboard",

@@ -92,7 +92,7 @@ class WorkerMetrics:
 
     def job_finished(self, job) -> None:
         """Count a job that just ended and observe its end-to-end and per-stage times."""
-        from .jobs import stage_durations
+        from .models import stage_durations
 
         outcome = job.status
         self.jobs_finished.labels(outcome, job.error_class or "none").inc()

@@ -26,7 +26,8 @@ from peewee import (
 
 from .db import database
 
-__all__ = ["User", "Job", "LedgerEntry", "Payment", "PendingRequest", "JobStatus", "LedgerKind", "PaymentStatus", "ACTIVE_STATUSES", "STATUS_ORDER", "utcnow", "MODELS"]
+__all__ = ["User", "Job", "LedgerEntry", "Payment", "PendingRequest", "JobStatus", "LedgerKind", "PaymentStatus", "ACTIVE_STATUSES", "STATUS_ORDER", "utcnow", "MODELS", "stamp_column",
+           "stage_stamps", "stage_durations"]
 
 
 def utcnow() -> dt.datetime:
@@ -53,6 +54,11 @@ ACTIVE_STATUSES = tuple(status for status in JobStatus if not status.final)
 
 #: Every state in the order a job goes through them (failed last).
 STATUS_ORDER = tuple(JobStatus)
+
+
+def stamp_column(status: JobStatus) -> str:
+    """The timestamp column stamped when a job enters ``status`` (``created_at`` for the first)."""
+    return f"{status}_at"
 
 
 class LedgerKind(enum.StrEnum):
@@ -262,7 +268,7 @@ class ReportStatus(enum.StrEnum):
 
 class Report(BaseModel):
     """A seller's complaint about a delivered video, resolved once by an operator
-    (:mod:`neurocards.reports`); one per job."""
+    (:mod:`neurocards.jobs.reports`); one per job."""
 
     id = BigAutoField()
     job = ForeignKeyField(Job, unique=True, backref="reports", on_delete="RESTRICT")
@@ -314,3 +320,21 @@ class Broadcast(BaseModel):
 
 MODELS = (*MODELS, Report, Broadcast)
 __all__ += ["ReportReason", "ReportStatus", "Report", "BroadcastStatus", "Broadcast"]
+
+
+def stage_stamps(job: Job) -> list[tuple[JobStatus, dt.datetime]]:
+    """When the job entered each state it reached, in order."""
+    stamps = [(status, getattr(job, stamp_column(status))) for status in STATUS_ORDER]
+    return [(status, at) for status, at in stamps if at is not None]
+
+
+def stage_durations(job: Job) -> dict[str, float]:
+    """Seconds the job spent in each state it left, keyed by that state
+    (``created`` is the wait in the queue, ``generating`` KIE's work, …); a failed
+    job's last state ends at its failure.  For metrics and ``/job``."""
+    stamps = stage_stamps(job)
+    return {
+        str(state): (left - entered).total_seconds()
+        for (state, entered), (_, left) in zip(stamps, stamps[1:])
+        if not state.final
+    }

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from peewee import IntegrityError
 
-from . import credits
 from .db import database
 from .models import User
+from .money import credits
 
 __all__ = ["register", "set_language", "mark_blocked", "is_blocked", "remember_choice"]
 

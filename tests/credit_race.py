@@ -1,8 +1,8 @@
 """Run in child processes by the credit race tests: debit a job, report the outcome."""
 
-from neurocards import credits
 from neurocards.db import close_database, init_database
 from neurocards.models import Job
+from neurocards.money import credits
 
 
 def debit_in_process(url: str, job_id: str, price: int, barrier, results) -> None:
@@ -23,8 +23,8 @@ def debit_in_process(url: str, job_id: str, price: int, barrier, results) -> Non
 def pay_in_process(url: str, user_id: int, charge_id: str, payload: str, credits_: int, stars: int, barrier,
                    results) -> None:
     """One bot instance handling a successful_payment update: record it, report the outcome."""
-    from neurocards import payments
-    from neurocards.invoices import Invoice
+    from neurocards.money import payments
+    from neurocards.money.invoices import Invoice
 
     init_database(url)
     barrier.wait()

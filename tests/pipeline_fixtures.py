@@ -11,11 +11,11 @@ import httpx
 import pytest
 
 from neurocards import jobs
-from neurocards.audit import audit
 from neurocards.context import Context
 from neurocards.db import close_database, init_database
 from neurocards.dispatch import ActorName
 from neurocards.models import ACTIVE_STATUSES, Job
+from neurocards.money.audit import audit
 from neurocards.schema import migrate
 from neurocards.settings import SANDBOX_BOT_TOKEN, load_settings
 from neurocards.users import register

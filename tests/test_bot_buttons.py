@@ -19,7 +19,7 @@ pytestmark = pytest.mark.usefixtures("bot")
 def test_generate_again_reuses_the_photo_and_charges_once_per_job(bot):
     chat = Chat(bot)
     chat.start()
-    from neurocards import credits
+    from neurocards.money import credits
 
     credits.grant(chat.id, 2, "test")
     chat.photo(caption="Teapot")
@@ -36,7 +36,7 @@ def test_generate_again_reuses_the_photo_and_charges_once_per_job(bot):
 def test_a_double_tap_starts_one_job(bot):
     chat = Chat(bot)
     chat.start()
-    from neurocards import credits
+    from neurocards.money import credits
 
     credits.grant(chat.id, 5, "test")
     chat.photo(caption="Vase")

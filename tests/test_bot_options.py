@@ -12,8 +12,9 @@ import time
 import httpx
 import pytest
 
-from neurocards import credits, users
+from neurocards import users
 from neurocards.models import LedgerEntry, User
+from neurocards.money import credits
 from neurocards.texts import text
 from tests.bot_fixtures import Chat, bot, buttons  # noqa: F401  (fixtures)
 from tests.pipeline_fixtures import fresh, stack  # noqa: F401  (fixtures)

@@ -10,12 +10,12 @@ import time
 import httpx
 import pytest
 
-from neurocards import invoices
-from neurocards.audit import audit
 from neurocards.models import LedgerEntry, Payment, PendingRequest
+from neurocards.money import invoices
+from neurocards.money.audit import audit
 from neurocards.settings import SANDBOX_BOT_TOKEN
-from tests.conftest import run_cli
 from tests.bot_fixtures import ADMIN_ID, Chat, bot, bot_messages, buttons  # noqa: F401  (fixtures)
+from tests.conftest import run_cli
 from tests.pipeline_fixtures import fresh, stack  # noqa: F401  (fixtures)
 from tests.services import wait_until
 
@@ -255,7 +255,7 @@ def test_a_refund_of_credits_already_spent_is_refused(bot):
     chat.start()
     outcome = chat.tg.pay(chat.id, buy(chat)["message_id"])
     chat.wait_text(receipt(chat, stars=50, credits=5, balance=6))
-    from neurocards import credits
+    from neurocards.money import credits
 
     credits.grant(chat.id, -5, reason="spent on videos (test)")
     admin.command("refund", outcome["telegram_payment_charge_id"])
@@ -288,7 +288,7 @@ def test_a_refund_made_at_telegram_is_settled_and_audit_payments_finds_what_diff
     assert chat.balance() == 1
 
     # And a payment recorded that Telegram never charged (as a forged update would leave)
-    from neurocards import payments
+    from neurocards.money import payments
 
     payments.record_payment(user_id=chat.id, charge_id="stx-never-charged", provider_charge_id="",
                             payload="forged", currency="XTR", stars=240, invoice=None)

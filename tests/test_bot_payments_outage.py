@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import pytest
 
-from neurocards.audit import audit
 from neurocards.models import LedgerEntry, Payment
+from neurocards.money.audit import audit
 from tests.bot_fixtures import Chat, bot  # noqa: F401  (fixtures)
 from tests.outage_fixtures import outage_stack
 from tests.pipeline_fixtures import fresh  # noqa: F401  (fixtures)

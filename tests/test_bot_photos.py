@@ -158,7 +158,7 @@ def test_twenty_photos_in_a_second_start_at_most_the_in_flight_cap(bot):
     httpx.post(f"{bot.kie.url}/_sandbox/kie/config", json={"generation_s": 3}).raise_for_status()
     chat = Chat(bot)
     chat.start()
-    from neurocards import credits
+    from neurocards.money import credits
 
     credits.grant(chat.id, 30, "test")
     for n in range(20):

@@ -12,8 +12,8 @@ import re
 
 import pytest
 
-from neurocards import credits
 from neurocards.models import Job, LedgerEntry, Report
+from neurocards.money import credits
 from neurocards.texts import text
 from tests.bot_fixtures import ADMIN_ID, Chat, bot, bot_messages, buttons  # noqa: F401  (fixtures)
 from tests.pipeline_fixtures import fresh, stack  # noqa: F401  (fixtures)

@@ -10,10 +10,12 @@ import threading
 
 import pytest
 
-from neurocards import broadcasts, credits, jobs, reports
-from neurocards.audit import audit
+from neurocards import broadcasts, jobs
 from neurocards.errors import Failure
+from neurocards.jobs import reports
 from neurocards.models import Broadcast, Job, LedgerKind, Report, ReportReason, utcnow
+from neurocards.money import credits
+from neurocards.money.audit import audit
 from neurocards.settings import load_settings
 from neurocards.users import register
 

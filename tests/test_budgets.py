@@ -12,8 +12,8 @@ import time
 
 import redis
 
-from neurocards.budgets import Budgets, try_acquire
-from neurocards.limiter import Limiter
+from neurocards.limits.budgets import Budgets, try_acquire
+from neurocards.limits.limiter import Limiter
 from neurocards.redis_clients import reconnecting_async_client
 
 PROCESSES = 4

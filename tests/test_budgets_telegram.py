@@ -14,9 +14,9 @@ from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 
-from neurocards.budgets import Budgets, try_acquire
 from neurocards.clients.telegram import TelegramBudget, sending_in_bulk
-from neurocards.limiter import Limiter
+from neurocards.limits.budgets import Budgets, try_acquire
+from neurocards.limits.limiter import Limiter
 from neurocards.redis_clients import reconnecting_async_client, reconnecting_client
 from neurocards.sandbox.server import ThreadedApp
 from neurocards.sandbox.telegram import create_app

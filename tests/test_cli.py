@@ -9,9 +9,9 @@ import time
 
 import redis
 
-from neurocards import credits
 from neurocards.db import database
 from neurocards.models import Broadcast, Job, Report, User
+from neurocards.money import credits
 from neurocards.users import register
 from tests.conftest import run_cli
 from tests.services import free_port, wait_until

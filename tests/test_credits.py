@@ -3,10 +3,10 @@ import threading
 
 import pytest
 
-from neurocards import credits
-from neurocards.audit import audit
 from neurocards.db import database
 from neurocards.models import Job, LedgerEntry, User
+from neurocards.money import credits
+from neurocards.money.audit import audit
 from neurocards.users import register
 from tests.credit_race import debit_in_process
 

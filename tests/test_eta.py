@@ -12,9 +12,9 @@ import statistics
 import httpx
 import pytest
 
-from neurocards import eta
-from neurocards.audit import audit
+from neurocards.jobs import eta
 from neurocards.models import Job, JobStatus, User, utcnow
+from neurocards.money.audit import audit
 from neurocards.settings import load_settings
 from neurocards.texts import text
 from tests.pipeline_fixtures import Seller, stack  # noqa: F401  (fixture; the unit tests above it need none)

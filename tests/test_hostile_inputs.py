@@ -16,8 +16,8 @@ import zlib
 import httpx
 import pytest
 
-from neurocards.audit import audit
 from neurocards.models import Job, LedgerEntry, User
+from neurocards.money.audit import audit
 from tests.bot_fixtures import Chat, bot, bot_messages, seller_ids  # noqa: F401  (fixtures)
 from tests.pipeline_fixtures import PRODUCT_JPG, fresh, stack  # noqa: F401  (fixtures)
 from tests.services import wait_until

@@ -10,11 +10,12 @@ import uuid
 
 import pytest
 
-from neurocards import credits, jobs
-from neurocards.audit import audit
+from neurocards import jobs
 from neurocards.errors import Failure, Kind
 from neurocards.jobs import Claim
 from neurocards.models import Job, JobStatus, utcnow
+from neurocards.money import credits
+from neurocards.money.audit import audit
 from neurocards.users import register
 
 

@@ -11,10 +11,10 @@ import httpx
 import pytest
 from aiohttp import web
 
-from neurocards.budgets import try_acquire
 from neurocards.context import Context
-from neurocards.kie_keys import fingerprint
-from neurocards.limiter import PREFIX
+from neurocards.limits.budgets import try_acquire
+from neurocards.limits.kie_keys import fingerprint
+from neurocards.limits.limiter import PREFIX
 from neurocards.models import ACTIVE_STATUSES, Job
 from neurocards.sandbox import kie
 from neurocards.sandbox.kie_api import bearer

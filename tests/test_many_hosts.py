@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from neurocards.audit import audit
 from neurocards.models import LedgerEntry
+from neurocards.money.audit import audit
 from neurocards.settings import ROOT
 from tests.bot_fixtures import Chat, bot  # noqa: F401  (fixtures)
 from tests.pipeline_fixtures import fresh, stack  # noqa: F401  (fixtures)

@@ -7,10 +7,10 @@ import threading
 
 import pytest
 
-from neurocards import credits, invoices, payments, pending
-from neurocards.audit import audit
 from neurocards.db import database
 from neurocards.models import LedgerEntry, Payment, PendingRequest, User
+from neurocards.money import credits, invoices, payments, pending
+from neurocards.money.audit import audit
 from neurocards.users import register
 from tests.credit_race import pay_in_process
 
@@ -297,7 +297,7 @@ def test_reconciliation_finds_each_kind_of_disagreement():
     from aiogram.types import User as TelegramUser
 
     from neurocards.models import Payment
-    from neurocards.reconcile import compare
+    from neurocards.money.reconcile import compare
 
     def user(user_id):
         return TransactionPartnerUser(transaction_type="invoice_payment", user=TelegramUser(id=user_id, is_bot=False,

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import pytest
 
-from neurocards.audit import audit
 from neurocards.models import Job, LedgerEntry, User
+from neurocards.money.audit import audit
 from neurocards.settings import load_settings
 from tests.outage_fixtures import outage_stack
 from tests.pipeline_fixtures import Seller

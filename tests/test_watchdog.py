@@ -144,7 +144,7 @@ def test_a_stuck_job_past_its_deadline_is_failed_refunded_and_told(stack):
 def test_a_job_past_its_deadline_whose_video_is_in_the_chat_is_recorded_done_not_refunded(stack):
     # Given a job stuck in "delivering" past the deadline, whose video Telegram
     # accepted while recording it failed: its ids are noted in Redis, the job never moved
-    from neurocards import sent_videos
+    from neurocards.jobs import sent_videos
 
     seller = Seller(stack)
     job = start_job_without_sending(seller)

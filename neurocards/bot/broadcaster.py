@@ -3,7 +3,7 @@ Dramatiq, paced so that sellers' own replies are never held up by it.
 
 Each message goes out inside :func:`~neurocards.clients.telegram.sending_in_bulk`,
 so the bot's Telegram budget middleware takes for it what a bulk message takes
-(:meth:`~neurocards.budgets.Budgets.telegram_bulk`): the recipient's chat slot,
+(:meth:`~neurocards.limits.budgets.Budgets.telegram_bulk`): the recipient's chat slot,
 the broadcasts' own pace, ``telegram.broadcast_per_s`` (10/s by default, a
 third of Telegram's ~30/s per bot), and the bot's overall slot only while that
 leaves a share of it to sellers' own chats — when the budget is busy the

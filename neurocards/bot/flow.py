@@ -17,10 +17,11 @@ from pathlib import Path
 
 from aiogram import Bot
 
-from .. import eta, formats, jobs
+from .. import jobs
 from ..context import Context
 from ..dispatch import ActorName
-from ..formats import Choice
+from ..jobs import eta, formats
+from ..jobs.formats import Choice
 from ..keyboards import status_keyboard
 from ..logs import job_logger
 from ..models import Job, User

@@ -16,7 +16,7 @@ from prometheus_client import (
     generate_latest,
 )
 
-from ..reconcile import MISMATCH_KINDS
+from ..money.reconcile import MISMATCH_KINDS
 
 __all__ = ["BotMetrics", "PAYMENT_OUTCOMES"]
 

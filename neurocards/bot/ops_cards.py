@@ -17,7 +17,7 @@ import logging
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError
 
-from .. import formats
+from ..jobs import formats
 from ..keyboards import resolve_keyboard
 from ..models import Job, Report, User
 from ..settings import Settings

@@ -7,7 +7,7 @@ import io
 
 from PIL import Image, UnidentifiedImageError
 
-from ..storage import PHOTO_TYPES
+from ..media.storage import PHOTO_TYPES
 
 __all__ = ["PhotoProblem", "ACCEPTED_MIME_TYPES", "MAX_PHOTO_BYTES", "MIN_SIDE_PX", "check_size", "inspect_image",
            "suffix_of"]

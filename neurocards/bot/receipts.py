@@ -10,11 +10,12 @@ import uuid
 
 from aiogram import Bot
 
-from .. import credits, jobs, payments, pending
+from .. import jobs
 from ..context import Context
-from ..credits import InsufficientCredits
 from ..jobs import TooManyJobsInFlight
 from ..models import Payment, PaymentStatus, PendingRequest, User
+from ..money import credits, payments, pending
+from ..money.credits import InsufficientCredits
 from ..texts import text
 from .flow import JOB_IDS, start_generation
 from .metrics import BotMetrics

@@ -1,5 +1,5 @@
 """The bot's periodic check of our payments against Telegram's (see
-:mod:`neurocards.reconcile`): each disagreement is logged and counted in
+:mod:`neurocards.money.reconcile`): each disagreement is logged and counted in
 ``neurocards_payment_mismatches{kind}``, which an alert watches.
 
 A charge Telegram lists under an invoice payload we signed, with no record of
@@ -19,10 +19,10 @@ import time
 
 from aiogram import Bot
 
-from .. import invoices, payments
 from ..context import Context
 from ..models import User
-from ..reconcile import MISMATCH_KINDS, Mismatch, reconcile
+from ..money import invoices, payments
+from ..money.reconcile import MISMATCH_KINDS, Mismatch, reconcile
 from .background import running
 from .metrics import BotMetrics
 from .receipts import answer_payment

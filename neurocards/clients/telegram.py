@@ -2,7 +2,7 @@
 configured API base, and the session middlewares every message goes through.
 
 - :class:`TelegramBudget` takes from the shared Telegram budgets
-  (:mod:`neurocards.budgets`) before each method Telegram's flood control counts.
+  (:mod:`neurocards.limits.budgets`) before each method Telegram's flood control counts.
   In the bot it *waits its turn*: per chat in order, both slots in one take
   while the budget has room, else in line for the bot's overall slot (one
   waiter per process at a time asks Redis), so a burst of updates is answered
@@ -24,8 +24,8 @@ import logging
 from aiogram import Bot
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
 from aiogram.client.session.middlewares.base import BaseRequestMiddleware
+from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.exceptions import TelegramRetryAfter
 
@@ -95,7 +95,7 @@ def prepare_answers(methods=ANSWERED_METHODS) -> None:
 @contextlib.contextmanager
 def sending_in_bulk():
     """Messages sent inside this block (this task and the tasks it starts) are
-    bulk (a broadcast): they take :meth:`~neurocards.budgets.Budgets.telegram_bulk`,
+    bulk (a broadcast): they take :meth:`~neurocards.limits.budgets.Budgets.telegram_bulk`,
     the share a seller's own chat never waits behind."""
     token = _in_bulk.set(True)
     try:

@@ -25,10 +25,10 @@ import datetime as dt
 import statistics
 import time
 
+from ..models import Job, JobStatus, utcnow
+from ..texts import text
 from . import formats
-from .models import Job, JobStatus, utcnow
 from .status import status_text as status_line
-from .texts import text
 
 __all__ = ["Estimate", "STAGES", "typical_stage_s", "queue_position", "estimate", "status_text", "time_left_text"]
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import dataclasses
 import html
 
-from .texts import CATALOGUES, DEFAULT_LANGUAGE, text
+from ..texts import CATALOGUES, DEFAULT_LANGUAGE, text
 
 __all__ = ["ASPECT_RATIOS", "FILMED_AS", "Tier", "Choice", "tiers", "find_tier", "default_aspect_ratio", "choose",
            "seller_choice", "job_choice", "filmed_as", "ratio_code", "ratio_of_code", "format_label", "tier_label",

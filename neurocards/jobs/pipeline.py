@@ -24,10 +24,10 @@ import dramatiq
 from dramatiq.asyncio import get_event_loop_thread
 from dramatiq.middleware import CurrentMessage
 
-from .db import record_effect
-from .dispatch import PIPELINE_QUEUE
-from .errors import Kind, classify
-from .models import JobStatus
+from ..db import record_effect
+from ..dispatch import PIPELINE_QUEUE
+from ..errors import Kind, classify
+from ..models import JobStatus
 
 __all__ = ["PipelineActors", "retry_transient", "retry_unless_user", "current_message_id", "current_delivery_id",
            "current_retries", "job_to_work_on", "on_event_loop", "record_effect", "PIPELINE_QUEUE"]
@@ -155,7 +155,7 @@ def job_to_work_on(job_id: str, expected: tuple[JobStatus, ...], *, moved_to: Jo
     nothing for this message to do — except when this very message already moved
     the job on to ``moved_to`` and was interrupted before sending the next
     message: ``send_next()`` sends it again."""
-    from .jobs import get_job
+    from .state_machine import get_job
 
     job = get_job(job_id)
     if job is None:

@@ -21,9 +21,11 @@ from __future__ import annotations
 import dataclasses
 import uuid
 
-from . import credits, formats, jobs
-from .db import database
-from .models import Job, JobStatus, LedgerEntry, LedgerKind, Report, ReportReason, ReportStatus, utcnow
+from ..db import database
+from ..models import Job, JobStatus, LedgerEntry, LedgerKind, Report, ReportReason, ReportStatus, utcnow
+from ..money import credits
+from . import formats
+from . import state_machine as jobs
 
 __all__ = ["NotReportable", "NothingToRefund", "Resolution", "open_report", "get_report", "refund", "rerun",
            "dismiss", "RERUN_IDS"]

@@ -10,22 +10,31 @@ message* knows it was interrupted after the update and before sending the next
 message, and sends it again; a job moved by any other message is left alone.
 
 ``updated_at`` is stamped by every write here (claims included): it is a job's
-last sign of life, which the watchdog (:mod:`neurocards.watchdog`) reads to
+last sign of life, which the watchdog (:mod:`neurocards.jobs.watchdog`) reads to
 find jobs whose messages were lost, and marks with :func:`take_for_rescue`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-
 import enum
 import secrets
 import uuid
 
-from . import credits
-from .db import database, is_postgres
-from .errors import Failure
-from .models import ACTIVE_STATUSES, STATUS_ORDER, Job, JobStatus, LedgerKind, User, utcnow
+from ..db import database, is_postgres
+from ..errors import Failure
+from ..models import (
+    ACTIVE_STATUSES,
+    Job,
+    JobStatus,
+    LedgerKind,
+    User,
+    stage_durations,
+    stage_stamps,
+    stamp_column,
+    utcnow,
+)
+from ..money import credits
 
 __all__ = [
     "TooManyJobsInFlight",
@@ -51,11 +60,6 @@ __all__ = [
     "remember_upload",
     "forget_upload",
 ]
-
-
-def stamp_column(status: JobStatus) -> str:
-    """The timestamp column stamped when a job enters ``status`` (``created_at`` for the first)."""
-    return f"{status}_at"
 
 
 class Claim(enum.StrEnum):
@@ -147,7 +151,7 @@ def start_job(
     with nothing written.  ``job_id`` makes a retried start idempotent: the
     job already created under that id is returned as it is.  The job records
     what it is made in (``tier``, ``model``, ``aspect_ratio``: see
-    :mod:`neurocards.formats`) and the ``price`` debited — 0 for an operator's
+    :mod:`neurocards.jobs.formats`) and the ``price`` debited — 0 for an operator's
     free re-run, whose zero debit still marks the job's ledger trail, with
     ``debit_reason`` saying who and why.
     """
@@ -330,24 +334,6 @@ def mark_failure_notified(job_id) -> bool:
         .execute()
         == 1
     )
-
-
-def stage_stamps(job: Job) -> list[tuple[JobStatus, dt.datetime]]:
-    """When the job entered each state it reached, in order."""
-    stamps = [(status, getattr(job, stamp_column(status))) for status in STATUS_ORDER]
-    return [(status, at) for status, at in stamps if at is not None]
-
-
-def stage_durations(job: Job) -> dict[str, float]:
-    """Seconds the job spent in each state it left, keyed by that state
-    (``created`` is the wait in the queue, ``generating`` KIE's work, …); a failed
-    job's last state ends at its failure.  For metrics and ``/job``."""
-    stamps = stage_stamps(job)
-    return {
-        str(state): (left - entered).total_seconds()
-        for (state, entered), (_, left) in zip(stamps, stamps[1:])
-        if not state.final
-    }
 
 
 #: An uploaded photo is reused only while it stays valid this much longer: KIE

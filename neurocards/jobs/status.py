@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from .errors import TRY_AGAIN_HELPS
-from .models import Job
-from .texts import failure_key, one_line, text
+from ..errors import TRY_AGAIN_HELPS
+from ..models import Job
+from ..texts import failure_key, one_line, text
 
 __all__ = ["status_text", "failure_text", "info_label"]
 

@@ -12,7 +12,7 @@ allows (``watchdog.<state>_s``) and moves each on:
   at KIE (its existing task: never a second one), ``submit_generation`` for one
   generating without a task, ``download_video``, ``deliver_video``; or, past the
   job's overall deadline (``watchdog.deadline_s``), fail it with its refund —
-  unless its video is in the chat already (:mod:`neurocards.sent_videos`), when
+  unless its video is in the chat already (:mod:`neurocards.jobs.sent_videos`), when
   ``deliver_video`` records the delivery instead.  A
   failed job whose seller was never told gets ``notify_failure`` again.  Claims
   (``submit_claim``, ``send_claim``, ``notice_claim``) of a stuck job are cleared:
@@ -29,7 +29,7 @@ allows (``watchdog.<state>_s``) and moves each on:
 
 Each rescue is a WARNING line with the job id, and counts in
 ``neurocards_watchdog_rescues_total{stage,action}``
-(:mod:`neurocards.watchdog_metrics`).
+(:mod:`neurocards.jobs.watchdog_metrics`).
 """
 
 from __future__ import annotations
@@ -43,13 +43,15 @@ from typing import TYPE_CHECKING
 
 from peewee import fn
 
-from . import jobs, leases, sent_videos
-from .db import forget_connection
-from .dispatch import ActorName
-from .errors import Failure, Kind
-from .jobs import Claim
-from .logs import job_logger
-from .models import ACTIVE_STATUSES, Job, JobStatus, User, utcnow
+from .. import leases
+from ..db import forget_connection
+from ..dispatch import ActorName
+from ..errors import Failure, Kind
+from ..logs import job_logger
+from ..models import ACTIVE_STATUSES, Job, JobStatus, User, utcnow
+from . import sent_videos
+from . import state_machine as jobs
+from .state_machine import Claim
 
 if TYPE_CHECKING:
     from .watchdog_metrics import WatchdogMetrics

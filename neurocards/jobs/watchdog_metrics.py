@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from .models import ACTIVE_STATUSES, Job, JobStatus
+from ..models import ACTIVE_STATUSES, Job, JobStatus
 
 __all__ = ["WatchdogMetrics"]
 
@@ -20,7 +20,7 @@ class WatchdogMetrics:
     def __init__(self) -> None:
         from prometheus_client import CollectorRegistry, Counter, Gauge
 
-        from .metrics import WorkerMetrics
+        from ..metrics import WorkerMetrics
 
         self.registry = CollectorRegistry()
         self.rescues = Counter(

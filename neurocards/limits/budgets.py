@@ -1,5 +1,5 @@
 """The real services' limits as budgets shared by every process and host through
-Redis (DESIGN §14), kept exactly by :mod:`neurocards.limiter`:
+Redis (DESIGN §14), kept exactly by :mod:`neurocards.limits.limiter`:
 
 - KIE, per API key (API_FACTS §1.8): creates ``kie.create_limit`` in any
   ``kie.create_window_s`` (20 / 10 s, KIE's own sliding window) and polls
@@ -175,7 +175,7 @@ def waiting_async_client(url: str):
     from redis.asyncio.retry import Retry
     from redis.backoff import ExponentialWithJitterBackoff
 
-    from .redis_clients import BACKOFF_BASE_S, BACKOFF_CAP_S, RETRIES
+    from ..redis_clients import BACKOFF_BASE_S, BACKOFF_CAP_S, RETRIES
 
     pool = redis.asyncio.BlockingConnectionPool.from_url(
         url, max_connections=ASYNC_CONNECTIONS, timeout=None,

@@ -23,9 +23,9 @@ import logging
 import random
 from collections.abc import Callable
 
+from ..clients.kie import KieApiError, KieClient
+from ..errors import Kind, PipelineError
 from .budgets import Budgets, Slot, try_acquire
-from .clients.kie import KieApiError, KieClient
-from .errors import Kind, PipelineError
 
 __all__ = ["KieKeys", "KeyTrouble", "fingerprint", "PARKING_CODES"]
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from .errors import Kind, PipelineError
-from .logs import job_logger
-from .models import Job
+from ..errors import Kind, PipelineError
+from ..logs import job_logger
+from ..models import Job
 
 __all__ = ["local_photo", "local_video"]
 
@@ -35,7 +35,7 @@ def local_photo(context, job: Job) -> Path:
         with context.metrics.external_call("telegram", "get_file"):
             data = context.telegram_files.download(job.photo_file_id)
     except Exception as exc:
-        from .clients.telegram_files import TelegramFileError
+        from ..clients.telegram_files import TelegramFileError
 
         if isinstance(exc, TelegramFileError):
             raise PipelineError("photo_missing", str(exc), kind=Kind.USER) from None

@@ -12,7 +12,7 @@ import ipaddress
 import socket
 from urllib.parse import urlsplit
 
-from .errors import PipelineError
+from ..errors import PipelineError
 
 __all__ = ["check_result_url", "host_port"]
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from .errors import Kind, PipelineError
+from ..errors import Kind, PipelineError
 from .result_urls import check_result_url
 
 __all__ = ["Storage", "is_mp4", "PHOTO_TYPES", "photo_mime_type"]
@@ -90,7 +90,7 @@ class Storage:
         """Stream ``url`` to ``dest``; return its size.
 
         The URL (and every redirect) is checked before we connect
-        (:mod:`neurocards.result_urls`).  The body goes to a temporary file
+        (:mod:`neurocards.media.result_urls`).  The body goes to a temporary file
         beside ``dest`` and is renamed only once it is whole, within the size cap
         and starts like an mp4, so a half written or wrong file is never delivered.
         """

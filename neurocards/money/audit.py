@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from peewee import JOIN, fn
 
-from .models import Job, JobStatus, LedgerEntry, LedgerKind, Payment, PaymentStatus, Report, ReportStatus, User
+from ..models import Job, JobStatus, LedgerEntry, LedgerKind, Payment, PaymentStatus, Report, ReportStatus, User
 from .payments import TAKE_BACK_PREFIX, VOID_PREFIX
 
 __all__ = ["audit"]

@@ -17,8 +17,8 @@ import uuid
 
 from peewee import IntegrityError
 
-from .db import database
-from .models import Job, LedgerEntry, LedgerKind, User
+from ..db import database
+from ..models import Job, LedgerEntry, LedgerKind, User
 
 __all__ = [
     "Movement",

@@ -18,11 +18,11 @@ import datetime as dt
 
 from peewee import IntegrityError
 
+from ..db import database
+from ..models import LedgerEntry, LedgerKind, Payment, PaymentStatus, utcnow
 from . import credits
 from .credits import Movement
-from .db import database
 from .invoices import Invoice
-from .models import LedgerEntry, LedgerKind, Payment, PaymentStatus, utcnow
 
 __all__ = ["Recorded", "record_payment", "claim_receipt", "find", "claim_refund", "release_refund", "take_back",
            "give_back", "void_key", "mark_refunded", "REFUND_CLAIM_S"]

@@ -12,8 +12,8 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from .db import database
-from .models import PendingRequest, utcnow
+from ..db import database
+from ..models import PendingRequest, utcnow
 
 __all__ = ["keep", "take", "peek"]
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from .models import Payment, PaymentStatus
+from ..models import Payment, PaymentStatus
 
 __all__ = ["Mismatch", "MISMATCH_KINDS", "compare", "fetch_transactions", "reconcile"]
 

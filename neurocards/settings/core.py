@@ -1,4 +1,5 @@
-"""One typed settings model for every part of Neurocards.
+"""The one typed settings model for every part of Neurocards: the sections
+composed, the values derived from them, loading and its one-line errors.
 
 Defaults live in ``settings.toml``; environment variables named
 ``NEUROCARDS_<SECTION>__<KEY>`` override them, and a ``.env`` file is read when
@@ -13,7 +14,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, ValidationError
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -21,10 +22,16 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-__all__ = ["Settings", "SettingsError", "Pack", "Tier", "load_settings", "ROOT"]
+from .infra import DatabaseSettings, MetricsSettings, RedisSettings, StorageSettings, WorkerSettings
+from .jobs import EtaSettings, FormatsSettings, PipelineSettings, WatchdogSettings
+from .money import CreditsSettings
+from .services import KieSettings, OpenAISettings, SandboxSettings, TelegramSettings
+
+__all__ = ["Settings", "SettingsError", "load_settings", "settings_file", "ROOT", "SETTINGS_FILE_ENV",
+           "SANDBOX_BOT_TOKEN", "SANDBOX_API_KEY"]
 
 #: The project folder: where ``settings.toml``, ``var/`` and the Procfile live.
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent.parent
 
 #: The settings file; ``NEUROCARDS_SETTINGS`` points elsewhere.
 SETTINGS_FILE_ENV = "NEUROCARDS_SETTINGS"
@@ -37,213 +44,6 @@ SANDBOX_API_KEY = "sandbox-key"
 
 class SettingsError(Exception):
     """Settings that cannot be used; the message is one line naming the key."""
-
-
-class _Section(BaseModel):
-    model_config = {"extra": "forbid", "validate_assignment": True}
-
-
-class TelegramSettings(_Section):
-    token: SecretStr = SecretStr("")
-    api_base: str = "https://api.telegram.org"
-    admin_ids: list[int] = []
-    mode: Literal["polling", "webhook"] = "polling"
-    webhook_url: str = ""
-    webhook_secret: SecretStr = SecretStr("")
-    support_contact: str = "@neurocards_support"
-    web_host: str = "127.0.0.1"
-    web_port: int = Field(8080, ge=0, le=65535)
-    max_jobs_in_flight: int = Field(2, ge=1)
-    max_product_info_chars: int = Field(500, ge=1)
-    status_edit_interval_s: float = Field(3.0, ge=0)
-    chat_messages_per_s: int = Field(1, ge=1)
-    ops_chat_id: int = 0  # where "Report a problem" cards go; 0: to each of admin_ids
-    broadcast_per_s: float = Field(10.0, gt=0, le=30)  # /broadcast's pace, well under Telegram's ~30/s
-    messages_per_s: float = Field(30.0, ge=0)  # Telegram's overall flood limit per bot token; 0: none (benchmarks)
-
-
-class KieSettings(_Section):
-    api_key: SecretStr = SecretStr("")
-    base_url: str = "https://api.kie.ai"
-    upload_url: str = "https://kieai.redpandaai.co"
-    model: str = "veo3_fast"
-    aspect_ratio: str = "9:16"
-    callback_base_url: str = ""
-    webhook_hmac_key: SecretStr = SecretStr("")
-    poll_first_s: float = Field(15.0, gt=0)
-    poll_max_s: float = Field(30.0, gt=0)
-    deadline_s: float = Field(900.0, gt=0)
-    max_attempts: int = Field(2, ge=1)
-    timeout_s: float = Field(30.0, gt=0)
-    api_keys: list[SecretStr] = []  # a key pool: creates spread over them, each with its own budgets
-    key_park_s: float = Field(600.0, gt=0)  # a key answering 401/402 is not used for this long
-    create_limit: int = Field(20, ge=0)  # KIE's creates per key in any create_window_s; 0: none (benchmarks)
-    create_window_s: float = Field(10.0, gt=0)
-    poll_per_s: float = Field(10.0, ge=0)  # KIE's polls per key per second; 0: none (benchmarks)
-    rate_margin_s: float = Field(0.25, ge=0)  # added to KIE's windows: a request's trip never lands inside one
-    upload_valid_s: float = Field(72_000.0, gt=0)  # an uploaded photo's URL is reused this long (KIE keeps >= 24 h)
-    poll_with_callbacks_s: float = Field(300.0, gt=0)  # safety-net poll gap when callback_base_url is set
-
-
-class OpenAISettings(_Section):
-    api_key: SecretStr = SecretStr("")
-    base_url: str = "https://api.openai.com/v1"
-    model: str = "gpt-4o-mini"
-    timeout_s: float = Field(60.0, gt=0)
-
-
-class DatabaseSettings(_Section):
-    url: str = "sqlite:///var/neurocards.db"
-    busy_timeout_s: float = Field(30.0, gt=0)  # how long a SQLite writer waits for the lock
-
-    @field_validator("url")
-    @classmethod
-    def _known_scheme(cls, value: str) -> str:
-        scheme = value.split(":", 1)[0]
-        if scheme not in {"sqlite", "postgres", "postgresql"}:
-            raise ValueError("must start with sqlite:/// or postgresql://")
-        return value
-
-
-class RedisSettings(_Section):
-    url: SecretStr = SecretStr("")
-    port: int = Field(6379, ge=1, le=65535)
-
-
-class StorageSettings(_Section):
-    dir: Path = Path("var/storage")
-    max_video_mb: int = Field(50, ge=1)
-    keep_days: float = Field(14.0, gt=0)  # files older than this are removed (each can be fetched again)
-    sweep_period_s: float = Field(3600.0, gt=0)  # how often each process looks for them
-
-
-class Pack(_Section):
-    """Credits sold together for a price in Telegram Stars."""
-
-    credits: int = Field(ge=1)
-    stars: int = Field(ge=1, le=100_000)
-
-
-class CreditsSettings(_Section):
-    welcome: int = Field(3, ge=0)
-    price: int = Field(1, ge=1)
-    packs: list[Pack] = [Pack(credits=5, stars=50), Pack(credits=10, stars=90), Pack(credits=30, stars=240)]
-    invoice_ttl_s: float = Field(3600.0, gt=0)  # how long an invoice can be paid
-    pending_request_ttl_s: float = Field(1800.0, gt=0)  # how long a request waits for a top-up
-    reconcile_period_s: float = Field(900.0, gt=0)  # payments checked against Telegram's Star transactions
-    payment_wait_s: float = Field(300.0, ge=0)  # a payment's update waits this long for a database outage to end
-    recover_after_s: float = Field(60.0, ge=0)  # ... then the reconciler credits a charge this old from Telegram's list
-
-    def pack(self, credits: int, stars: int) -> Pack | None:
-        """The pack selling ``credits`` for ``stars``, if it is on sale."""
-        return next((pack for pack in self.packs if (pack.credits, pack.stars) == (credits, stars)), None)
-
-
-class WorkerSettings(_Section):
-    processes: int = Field(1, ge=1)
-    threads: int = Field(8, ge=1)
-    heartbeat_timeout_s: float = Field(30.0, gt=0)
-    maintenance_chance: int = Field(50_000, ge=0, le=1_000_000)
-    shutdown_timeout_s: float = Field(5.0, gt=0)  # a stopping worker waits this long for running messages
-
-
-class MetricsSettings(_Section):
-    host: str = "127.0.0.1"
-    worker_port: int = Field(9191, ge=0, le=65535)
-    bot_port: int = Field(9192, ge=0, le=65535)
-    watchdog_port: int = Field(9193, ge=0, le=65535)
-
-
-class PipelineSettings(_Section):
-    enhance_time_limit_s: float = Field(120, gt=0)
-    submit_time_limit_s: float = Field(90, gt=0)
-    poll_time_limit_s: float = Field(60, gt=0)
-    download_time_limit_s: float = Field(300, gt=0)
-    deliver_time_limit_s: float = Field(300, gt=0)
-    notify_time_limit_s: float = Field(60, gt=0)
-    max_retries: int = Field(5, ge=0)
-    min_backoff_s: float = Field(5.0, gt=0)
-    max_backoff_s: float = Field(120.0, gt=0)
-    max_age_s: float = Field(3600, gt=0)
-    delivery_attempts: int = Field(3, ge=1)
-    openai_fallback: bool = True
-
-
-class WatchdogSettings(_Section):
-    """When a job counts as stuck, and what the watchdog does about it (DESIGN §12).
-
-    ``<state>_s`` is how long a job may stay in that state without a write (its
-    ``updated_at``) before its message is taken for lost and sent again: longer
-    than the state's normal gaps (polls come every ``kie.poll_max_s``) and than
-    its actor's time limit (a claim older than that has no live holder).
-    """
-
-    period_s: float = Field(15.0, gt=0)  # how often it looks
-    lease_s: float = Field(60.0, gt=0)  # one watchdog at a time: another host takes over after this
-    created_s: float = Field(300.0, gt=0)
-    enhancing_s: float = Field(600.0, gt=0)
-    generating_s: float = Field(180.0, gt=0)  # past the job's next scheduled poll (next_poll_at), not its last write
-    downloading_s: float = Field(600.0, gt=0)
-    delivering_s: float = Field(600.0, gt=0)
-    unnotified_s: float = Field(300.0, gt=0)  # a failed job whose seller was not told
-    notify_within_s: float = Field(86_400.0, gt=0)  # ... is told again only this long after its failure
-    deadline_s: float = Field(3600.0, gt=0)  # a stuck job older than this is failed and refunded
-    batch: int = Field(500, ge=1)  # jobs per state per pass
-
-    def stale_after_s(self, status: str) -> float:
-        """How long a job may stay in ``status`` (an active state) without a write."""
-        return getattr(self, f"{status}_s")
-
-
-class Tier(_Section):
-    """A quality tier a seller can pick under "Options": a KIE model at a price in
-    credits.  Without ``model`` or ``price`` it takes ``kie.model`` / ``credits.price``."""
-
-    name: str = Field(pattern=r"^[a-z][a-z0-9_]{0,11}$")  # goes into button data: short, plain
-    model: str | None = None
-    price: int | None = Field(None, ge=1)
-
-
-class FormatsSettings(_Section):
-    """What a video is made in (issue 14): the tiers on offer, the first the default.
-    The default format (aspect ratio) is ``kie.aspect_ratio``."""
-
-    tiers: list[Tier] = [Tier(name="fast"), Tier(name="quality", model="veo3", price=3)]
-
-    @field_validator("tiers")
-    @classmethod
-    def _named_once(cls, tiers: list[Tier]) -> list[Tier]:
-        names = [tier.name for tier in tiers]
-        if not names:
-            raise ValueError("at least one tier is needed")
-        if len(set(names)) != len(names):
-            raise ValueError("tier names must differ")
-        return tiers
-
-
-class EtaSettings(_Section):
-    """The time left shown on the status message, from recent jobs' stage times (issue 14)."""
-
-    recent_jobs: int = Field(20, ge=1)  # finished jobs per model whose stage times make the estimate
-    default_filming_s: float = Field(270.0, gt=0)  # KIE's filming time assumed before a model has history
-    refresh_s: float = Field(10.0, ge=0)  # each process works the medians out again at most this often (0: always)
-
-
-class SandboxSettings(_Section):
-    enabled: Literal["auto", "on", "off"] = "auto"
-    host: str = "127.0.0.1"
-    telegram_port: int = Field(8081, ge=0, le=65535)
-    kie_port: int = Field(8082, ge=0, le=65535)
-    openai_port: int = Field(8083, ge=0, le=65535)
-    generation_s: float = Field(20.0, ge=0)
-    accept_real_keys: bool = False  # let a process with keys set talk to the stand-ins (tests with several tokens)
-
-    @field_validator("enabled", mode="before")
-    @classmethod
-    def _bool_words(cls, value):
-        words = {True: "on", False: "off", "true": "on", "false": "off", "1": "on", "0": "off"}
-        key = value.lower() if isinstance(value, str) else value
-        return words.get(key, value)
 
 
 class Settings(BaseSettings):

@@ -9,11 +9,12 @@ from aiogram.filters import Command
 from aiogram.types import Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from ... import credits, jobs
+from ... import jobs
+from ...jobs.status import info_label
 from ...keyboards import JobAction, JobActionKind, buy_keyboard
 from ...models import JobStatus, User
+from ...money import credits
 from ...settings import Settings
-from ...status import info_label
 from ...texts import text
 
 router = Router(name="account")

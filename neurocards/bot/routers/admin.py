@@ -15,8 +15,9 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 from redis.asyncio import Redis
 
-from ... import credits, jobs, payments
+from ... import jobs
 from ...models import ACTIVE_STATUSES, PaymentStatus, User, utcnow
+from ...money import credits, payments
 from ...queues import read_depths_async
 from ...stats import stats
 from ..filters import IsAdmin

@@ -13,13 +13,13 @@ from aiogram.types import CallbackQuery, FSInputFile
 from aiogram.utils.callback_answer import CallbackAnswer
 from redis.asyncio import Redis
 
-from ... import credits, formats, pending
 from ...context import Context
-from ...credits import InsufficientCredits
-from ...jobs import TooManyJobsInFlight
+from ...jobs import TooManyJobsInFlight, formats
+from ...jobs.status import info_label
 from ...keyboards import JobAction, JobActionKind, again_keyboard, packs_keyboard
 from ...models import JobStatus, User
-from ...status import info_label
+from ...money import credits, pending
+from ...money.credits import InsufficientCredits
 from ...texts import text
 from ..flow import JOB_IDS, start_generation
 from ..job_buttons import own_job, photo_available

@@ -14,12 +14,12 @@ from aiogram.filters import Command
 from aiogram.types import CallbackQuery, LabeledPrice, Message, PreCheckoutQuery
 from aiogram.utils.callback_answer import CallbackAnswer
 
-from ... import invoices, payments
 from ...context import Context
-from ...credits import InsufficientCredits
 from ...db import record_effect
 from ...keyboards import BuyPack, ShowPacks, packs_keyboard
 from ...models import PaymentStatus, User
+from ...money import invoices, payments
+from ...money.credits import InsufficientCredits
 from ...settings import Settings
 from ...texts import language_of, text
 from ..metrics import BotMetrics

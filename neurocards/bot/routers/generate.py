@@ -16,12 +16,12 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from redis.asyncio import Redis
 
-from ... import credits, formats, pending
 from ...context import Context
-from ...credits import InsufficientCredits
-from ...jobs import TooManyJobsInFlight, jobs_in_flight
+from ...jobs import TooManyJobsInFlight, formats, jobs_in_flight
 from ...keyboards import SkipInfo, buy_keyboard, packs_keyboard, skip_keyboard
 from ...models import User
+from ...money import credits, pending
+from ...money.credits import InsufficientCredits
 from ...settings import Settings
 from ...texts import text
 from ..flow import JOB_IDS, download_photo, start_generation

@@ -16,8 +16,9 @@ from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 
-from ... import formats, users
-from ...formats import Choice
+from ... import users
+from ...jobs import formats
+from ...jobs.formats import Choice
 from ...keyboards import OptionsDone, PickOption, ShowOptions, options_keyboard
 from ...models import User
 from ...settings import Settings

@@ -21,15 +21,15 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from redis.asyncio import Redis
 
-from ... import formats, jobs
+from ... import jobs
 from ...context import Context
-from ...credits import InsufficientCredits
-from ...formats import Choice
-from ...jobs import TooManyJobsInFlight
+from ...jobs import TooManyJobsInFlight, formats
+from ...jobs.formats import Choice
+from ...jobs.status import info_label
 from ...keyboards import JobAction, JobActionKind, Regenerate, RegeneratePick, buy_keyboard, regenerate_keyboard
 from ...models import Job, User
+from ...money.credits import InsufficientCredits
 from ...settings import Settings
-from ...status import info_label
 from ...texts import text
 from ..flow import JOB_IDS, start_generation
 from ..job_buttons import own_job, photo_available

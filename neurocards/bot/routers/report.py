@@ -2,7 +2,7 @@
 it — wrong product, bad quality, garbled text, or something else in a line of
 their own.  Operators get a card (:mod:`neurocards.bot.ops_cards`) and settle it
 with one tap — "Refund", "Re-run free" or "Dismiss" — once, whoever taps first
-(:mod:`neurocards.reports`); the seller is told the outcome.  The buttons on a
+(:mod:`neurocards.jobs.reports`); the seller is told the outcome.  The buttons on a
 card are for operators only (:class:`IsAdmin`); anyone else is refused.
 """
 
@@ -19,18 +19,26 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 
-from ... import credits, jobs, reports, users
+from ... import jobs, users
 from ...context import Context
-from ...keyboards import (JobAction, JobActionKind, PickReportReason, ReportOutcome, ResolveReport,
-                          report_reasons_keyboard)
+from ...jobs import reports
+from ...jobs.status import info_label
+from ...keyboards import (
+    JobAction,
+    JobActionKind,
+    PickReportReason,
+    ReportOutcome,
+    ResolveReport,
+    report_reasons_keyboard,
+)
 from ...models import Job, JobStatus, Report, ReportReason, User
+from ...money import credits
 from ...settings import Settings
-from ...status import info_label
 from ...texts import text
 from ..filters import IsAdmin
 from ..flow import launch
-from ..ops_cards import send_report_cards
 from ..job_buttons import own_job
+from ..ops_cards import send_report_cards
 
 router = Router(name="report")
 logger = logging.getLogger("neurocards.bot.report")

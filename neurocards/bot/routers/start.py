@@ -9,9 +9,10 @@ from aiogram.filters import Command, CommandStart
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
-from ... import credits, formats
+from ...jobs import formats
 from ...keyboards import SetLanguage, language_keyboard, options_button
 from ...models import User
+from ...money import credits
 from ...settings import Settings
 from ...texts import text
 from ...users import set_language

@@ -1,0 +1,31 @@
+"""The money section: prices, the welcome grant, the packs sold for Stars, payments' timings."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from .base import Section
+
+__all__ = ["Pack", "CreditsSettings"]
+
+
+class Pack(Section):
+    """Credits sold together for a price in Telegram Stars."""
+
+    credits: int = Field(ge=1)
+    stars: int = Field(ge=1, le=100_000)
+
+
+class CreditsSettings(Section):
+    welcome: int = Field(3, ge=0)
+    price: int = Field(1, ge=1)
+    packs: list[Pack] = [Pack(credits=5, stars=50), Pack(credits=10, stars=90), Pack(credits=30, stars=240)]
+    invoice_ttl_s: float = Field(3600.0, gt=0)  # how long an invoice can be paid
+    pending_request_ttl_s: float = Field(1800.0, gt=0)  # how long a request waits for a top-up
+    reconcile_period_s: float = Field(900.0, gt=0)  # payments checked against Telegram's Star transactions
+    payment_wait_s: float = Field(300.0, ge=0)  # a payment's update waits this long for a database outage to end
+    recover_after_s: float = Field(60.0, ge=0)  # ... then the reconciler credits a charge this old from Telegram's list
+
+    def pack(self, credits: int, stars: int) -> Pack | None:
+        """The pack selling ``credits`` for ``stars``, if it is on sale."""
+        return next((pack for pack in self.packs if (pack.credits, pack.stars) == (credits, stars)), None)
