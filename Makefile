@@ -7,7 +7,10 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: run test setup migrate bench clean system-run system-test
+.PHONY: run test test-fast setup migrate bench clean system-run system-test
+
+# the suite runs its modules side by side, a module's tests in one worker (its stack started once)
+TEST_WORKERS ?= 4
 
 # what the stack needs from the system (Python with venv); the tests need more (PostgreSQL,
 # Prometheus, Chromium): installed when root, else one line says the apt-get command
@@ -32,7 +35,11 @@ run: migrate
 	$(BIN)/honcho start
 
 test: system-test setup
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+
+# the inner loop: every test that starts no worker, bot, watchdog or CLI process (under a minute)
+test-fast: system-test setup
+	$(BIN)/python -m pytest -m "not processes" -n 2 $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

@@ -81,3 +81,21 @@ def run_cli(*args: str, env: dict | None = None, timeout: float = 60) -> subproc
     full_env = {**os.environ, **(env or {})}
     exe = Path(sys.executable).parent / "neurocards"
     return subprocess.run([str(exe), *args], env=full_env, capture_output=True, text=True, timeout=timeout)
+
+
+#: Fixtures that start real worker, bot or watchdog processes.
+PROCESS_FIXTURES = frozenset({"stack", "bot", "outage"})
+#: Words of a test module that starts processes of its own (the CLI, a stack, a server it restarts).
+PROCESS_WORDS = ("subprocess", "run_cli", "Stack(", "running_stack", "outage_stack", "start_worker", "own_redis",
+                 "own_postgres")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark every test that starts real processes ``processes``: ``make test-fast``
+    runs the others (pure Python, in-process stand-ins, one database or Redis)."""
+    spawning: dict[Path, bool] = {}
+    for item in items:
+        if item.path not in spawning:
+            spawning[item.path] = any(word in item.path.read_text() for word in PROCESS_WORDS)
+        if spawning[item.path] or PROCESS_FIXTURES & set(item.fixturenames):
+            item.add_marker(pytest.mark.processes)

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import itertools
 import os
+import random
 import shutil
 import socket
 import subprocess
@@ -25,10 +27,29 @@ from neurocards.embedded_redis import redis_server_argv
 __all__ = ["free_port", "RedisServer", "PostgresServer", "wait_until"]
 
 
+#: Under pytest-xdist each worker takes its ports from a band of its own, below the
+#: kernel's ephemeral range: two workers never hand out the same port between one
+#: finding it free and its server binding it.
+PORT_BANDS_FROM, PORT_BAND_SIZE = 20_000, 1_500
+_next_port = itertools.count(random.randrange(PORT_BAND_SIZE))
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")  # "gw0", "gw1", ... under xdist
+    if not worker.startswith("gw"):
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            return sock.getsockname()[1]
+    band = PORT_BANDS_FROM + int(worker[2:]) * PORT_BAND_SIZE
+    for _ in range(PORT_BAND_SIZE):
+        port = band + next(_next_port) % PORT_BAND_SIZE
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {band}-{band + PORT_BAND_SIZE - 1}")
 
 
 def wait_until(predicate, timeout: float = 30.0, interval: float = 0.05, what: str = "condition"):
