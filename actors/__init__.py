@@ -3,7 +3,7 @@
 The pipeline, top to bottom (each actor sends the next message itself, by name):
 
     enhance_prompt -> submit_generation -> poll_generation (re-sends itself)
-    -> download_video -> deliver_video
+    -> download_video -> finish_video (the media queue) -> deliver_video
 
 ``show_status`` edits the seller's status message as the job moves.  The
 refund path — ``fail_job`` (fail the job, refund its credit) and
@@ -45,6 +45,7 @@ from . import (  # noqa: E402  (the context must exist before actors are declare
     download_video,
     enhance_prompt,
     fail_job,
+    finish_video,
     notify_failure,
     poll_generation,
     show_status,

@@ -1,4 +1,4 @@
-"""Stage 5: send the stored video to the seller with "Generate again".
+"""Stage 6: send the finished video to the seller with "Generate again".
 
 Up to ``pipeline.delivery_attempts`` sends of the same stored file, waiting what
 Telegram's ``retry_after`` says; a failed send never regenerates the video (a
@@ -16,7 +16,6 @@ message's retry, or the watchdog's — records them instead of sending.
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 import redis
 from aiogram.types import FSInputFile
@@ -28,7 +27,7 @@ from neurocards.jobs.pipeline import current_delivery_id, current_message_id, on
 from neurocards.jobs.status import info_label
 from neurocards.keyboards import again_keyboard
 from neurocards.limits.budgets import try_acquire
-from neurocards.media.local import local_video
+from neurocards.media.local import FinishedVideo, local_finished
 from neurocards.models import Job, JobStatus
 from neurocards.money import credits
 from neurocards.texts import text
@@ -64,7 +63,7 @@ def deliver_video(job_id: str) -> None:
                       delivery_attempts=Job.delivery_attempts + 1):
         return  # a duplicate of this message is sending the video
     try:
-        video = local_video(context, job)
+        video = local_finished(context, job)
         caption = text(job.language, "video.caption", info=info_label(job), balance=credits.balance_of(job.user_id))
         with context.metrics.external_call("telegram", "send_video"):
             message_id, file_id = on_event_loop(_send, job, video, caption)
@@ -103,10 +102,15 @@ def _delivered(job_id: str) -> None:
     context.metrics.job_finished(job)
 
 
-async def _send(job: Job, video: Path, caption: str) -> tuple[int, str]:
+async def _send(job: Job, video: FinishedVideo, caption: str) -> tuple[int, str]:
+    probe = video.probe
     message = await context.telegram_bot().send_video(
         chat_id=job.chat_id,
-        video=FSInputFile(video, filename="video.mp4", chunk_size=UPLOAD_CHUNK_BYTES),
+        video=FSInputFile(video.path, filename="video.mp4", chunk_size=UPLOAD_CHUNK_BYTES),
+        width=probe.width,
+        height=probe.height,
+        duration=round(probe.duration_s) or None,
+        thumbnail=FSInputFile(video.cover, filename="cover.jpg") if video.cover is not None else None,
         caption=caption,
         reply_markup=again_keyboard(job.language, job.id),
         supports_streaming=True,

@@ -150,25 +150,37 @@ def cmd_redis(settings, args) -> int:
 
 
 def cmd_worker(settings, args) -> int:
+    from .dispatch import MEDIA_QUEUE, PIPELINE_QUEUE
+
     from .metrics import clear_multiprocess_dir, prepare_worker_environment
 
-    clear_multiprocess_dir(settings)
-    prepare_worker_environment(settings)
-    processes = args.processes or settings.worker.processes
-    threads = args.threads or settings.worker.threads
-    argv = dramatiq_argv("actors", processes, threads, shutdown_timeout_s=settings.worker.shutdown_timeout_s)
-    print(f"worker: dramatiq with {processes} process(es) x {threads} thread(s)", flush=True)
+    worker = settings.worker
+    if args.media:  # FFmpeg's queue: CPU-heavy, so processes (and metrics) of its own
+        queue, processes, threads = MEDIA_QUEUE, worker.media_processes, worker.media_threads
+        port = settings.metrics.media_port
+    else:
+        queue, processes, threads = PIPELINE_QUEUE, worker.processes, worker.threads
+        port = settings.metrics.worker_port
+    clear_multiprocess_dir(settings, port)
+    prepare_worker_environment(settings, port)
+    processes, threads = args.processes or processes, args.threads or threads
+    argv = dramatiq_argv("actors", processes, threads, shutdown_timeout_s=worker.shutdown_timeout_s,
+                         queues=(queue,))
+    print(f"worker: dramatiq on the {queue} queue with {processes} process(es) x {threads} thread(s)", flush=True)
     os.execv(sys.executable, argv)
     return 0  # not reached
 
 
-def dramatiq_argv(module: str, processes: int, threads: int, *, shutdown_timeout_s: float) -> list[str]:
-    """The ``dramatiq`` command line of a worker.  ``--worker-shutdown-timeout``
-    (``worker.shutdown_timeout_s``; Dramatiq's default is 10 minutes) bounds how
-    long a stopping worker waits for its running messages: those still running
-    then are redelivered once the worker's heartbeat goes stale."""
-    return [sys.executable, "-m", "dramatiq", module, "--processes", str(processes), "--threads", str(threads),
+def dramatiq_argv(module: str, processes: int, threads: int, *, shutdown_timeout_s: float,
+                  queues: tuple[str, ...] = ()) -> list[str]:
+    """The ``dramatiq`` command line of a worker, on ``queues`` (every queue when
+    empty).  ``--worker-shutdown-timeout`` (``worker.shutdown_timeout_s``;
+    Dramatiq's default is 10 minutes) bounds how long a stopping worker waits for
+    its running messages: those still running then are redelivered once the
+    worker's heartbeat goes stale."""
+    argv = [sys.executable, "-m", "dramatiq", module, "--processes", str(processes), "--threads", str(threads),
             "--worker-shutdown-timeout", str(int(shutdown_timeout_s * 1000))]
+    return argv + (["--queues", *queues] if queues else [])
 
 
 def cmd_watchdog(settings, args) -> int:
@@ -282,6 +294,8 @@ def build_parser() -> argparse.ArgumentParser:
         func=cmd_watchdog)
 
     p = sub.add_parser("worker", help="run the Dramatiq worker with processes/threads from settings")
+    p.add_argument("--media", action="store_true",
+                   help="serve the media queue (FFmpeg) with worker.media_processes/media_threads")
     p.add_argument("--processes", type=int, default=0)
     p.add_argument("--threads", type=int, default=0)
     p.set_defaults(func=cmd_worker)

@@ -57,6 +57,7 @@ def _ensure_stack(settings, started: list) -> None:
     within_s = settings.worker.heartbeat_timeout_s
     if not _worker_alive(client, within_s):
         _start("worker", [_neurocards(), "worker"], started, settings.var_dir)
+        _start("media", [_neurocards(), "worker", "--media"], started, settings.var_dir)
         _wait(lambda: _worker_alive(client, within_s), "a worker", timeout=60)
     if not any(client.scan_iter("neurocards:polling:*")):
         _start("bot", [sys.executable, str(ROOT / "bot.py")], started, settings.var_dir)
@@ -89,7 +90,9 @@ def _play(settings) -> int:
     job = Job.select().where(Job.user == seller).order_by(Job.created_at.desc()).first()
     job = get_job(job.id)
     print()
-    print(f"video stored at {job.video_path} ({Path(job.video_path).stat().st_size} bytes); job {job.id} {job.status}")
+    finished = Path(job.finished_path or job.video_path)
+    print(f"video stored at {finished} ({finished.stat().st_size} bytes, finished for {job.preset or 'its format'} "
+          f"from KIE's {job.video_bytes}-byte clip); job {job.id} {job.status}")
     return 0 if job.status == "done" else 1
 
 

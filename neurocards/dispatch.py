@@ -13,10 +13,12 @@ import enum
 
 import dramatiq
 
-__all__ = ["PIPELINE_QUEUE", "ActorName", "send"]
+__all__ = ["PIPELINE_QUEUE", "MEDIA_QUEUE", "ActorName", "queue_of", "send"]
 
-#: The queue every pipeline actor listens on.
+#: The queue every pipeline actor listens on, but the CPU-heavy ones.
 PIPELINE_QUEUE = "pipeline"
+#: The queue of the CPU-heavy actors (FFmpeg), served by worker processes of their own.
+MEDIA_QUEUE = "media"
 
 
 class ActorName(enum.StrEnum):
@@ -26,14 +28,20 @@ class ActorName(enum.StrEnum):
     SUBMIT_GENERATION = "submit_generation"
     POLL_GENERATION = "poll_generation"
     DOWNLOAD_VIDEO = "download_video"
+    FINISH_VIDEO = "finish_video"  # on the media queue: FFmpeg's CPU never holds up the I/O stages
     DELIVER_VIDEO = "deliver_video"
     SHOW_STATUS = "show_status"  # edit the seller's status message to the job's state
     FAIL_JOB = "fail_job"  # the refund path: fail the job and refund it, once
     NOTIFY_FAILURE = "notify_failure"  # the refund path: tell the seller, once
 
 
+def queue_of(actor: str) -> str:
+    """The queue ``actor`` listens on."""
+    return MEDIA_QUEUE if actor == ActorName.FINISH_VIDEO else PIPELINE_QUEUE
+
+
 def send(broker: dramatiq.Broker, actor: ActorName, *args, delay_ms: int | None = None) -> dramatiq.Message:
-    """Enqueue ``actor(*args)`` on ``broker``'s pipeline queue, ``delay_ms`` later if given."""
-    message = dramatiq.Message(queue_name=PIPELINE_QUEUE, actor_name=str(actor), args=tuple(args), kwargs={},
+    """Enqueue ``actor(*args)`` on its queue, ``delay_ms`` later if given."""
+    message = dramatiq.Message(queue_name=queue_of(actor), actor_name=str(actor), args=tuple(args), kwargs={},
                                options={})
     return broker.enqueue(message, delay=delay_ms)

@@ -22,27 +22,31 @@ __all__ = ["prepare_worker_environment", "clear_multiprocess_dir", "WorkerMetric
 #: Seconds; wide enough for a 20-minute job and a 1 ms call.
 LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 180, 240, 300, 420, 600, 900, 1200, 1800)
 CALL_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
+FINISH_BUCKETS = (0.25, 0.5, 1, 2, 4, 8, 15, 30, 60, 120)
 
 
-def multiprocess_dir(settings) -> Path:
-    return Path(os.environ.get("dramatiq_prom_db") or Path(tempfile.gettempdir()) / f"neurocards-prometheus-{settings.metrics.worker_port}")
+def multiprocess_dir(settings, port: int | None = None) -> Path:
+    """The folder a worker group's processes keep their values in: one per
+    exposition port (the pipeline's workers and the media workers each have one)."""
+    port = port or settings.metrics.worker_port
+    return Path(os.environ.get("dramatiq_prom_db") or Path(tempfile.gettempdir()) / f"neurocards-prometheus-{port}")
 
 
-def prepare_worker_environment(settings) -> None:
+def prepare_worker_environment(settings, port: int | None = None) -> None:
     """Point Dramatiq's Prometheus middleware and prometheus_client at one folder,
     and bind the exposition server to ``metrics.host`` (Dramatiq's default is
-    0.0.0.0, open to the network)."""
-    folder = multiprocess_dir(settings)
+    0.0.0.0, open to the network) on ``port`` (``metrics.worker_port``)."""
+    folder = multiprocess_dir(settings, port)
     folder.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("dramatiq_prom_db", str(folder))
     os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(folder))
     os.environ.setdefault("dramatiq_prom_host", settings.metrics.host)
-    os.environ.setdefault("dramatiq_prom_port", str(settings.metrics.worker_port))
+    os.environ.setdefault("dramatiq_prom_port", str(port or settings.metrics.worker_port))
 
 
-def clear_multiprocess_dir(settings) -> None:
+def clear_multiprocess_dir(settings, port: int | None = None) -> None:
     """Remove the counters of earlier runs (dramatiq#703: nothing else does)."""
-    folder = multiprocess_dir(settings)
+    folder = multiprocess_dir(settings, port)
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True, exist_ok=True)
 
@@ -85,10 +89,30 @@ class WorkerMetrics:
             "neurocards_ready_to_delivered_seconds", "From the video being ready at KIE to it being in the chat.",
             buckets=LATENCY_BUCKETS, registry=registry,
         )
+        self.finish_cpu_seconds = Histogram(
+            "neurocards_finish_cpu_seconds", "FFmpeg's CPU seconds to finish one video, by preset.",
+            ["preset"], buckets=FINISH_BUCKETS, registry=registry,
+        )
+        self.finish_bytes = Counter(
+            "neurocards_finish_bytes_total", "Bytes into finishing (KIE's clips) and out of it, by direction.",
+            ["direction"], registry=registry,
+        )
+        self.finish_fallbacks = Counter(
+            "neurocards_finish_fallbacks_total", "Finished videos that took a fallback, by kind (reencoded, raw).",
+            ["kind"], registry=registry,
+        )
         # Series that exist from the start, so the first increase after a restart
         # shows in rate() and increase() (the refund-ratio alert above all).
         self.jobs_finished.labels("done", "none")
         self.credits.labels("refund")
+
+    def video_finished(self, preset: str, fallback: str, cpu_s: float, bytes_in: int, bytes_out: int) -> None:
+        """One clip finished for ``preset`` (the finish stage's own time is a stage duration)."""
+        self.finish_cpu_seconds.labels(preset).observe(cpu_s)
+        self.finish_bytes.labels("in").inc(bytes_in)
+        self.finish_bytes.labels("out").inc(bytes_out)
+        if fallback:
+            self.finish_fallbacks.labels(fallback).inc()
 
     def job_finished(self, job) -> None:
         """Count a job that just ended and observe its end-to-end and per-stage times."""

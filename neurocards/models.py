@@ -40,6 +40,7 @@ class JobStatus(enum.StrEnum):
     ENHANCING = "enhancing"
     GENERATING = "generating"
     DOWNLOADING = "downloading"
+    FINISHING = "finishing"  # KIE's clip made into the file the seller asked for (FFmpeg)
     DELIVERING = "delivering"
     DONE = "done"
     FAILED = "failed"
@@ -129,8 +130,12 @@ class Job(BaseModel):
     kie_image_expires_at = DateTimeField(null=True)  # ... reused until then (KIE keeps uploads >= 24 h)
     callback_secret = CharField(max_length=64, default="")
     result_url = TextField(default="")
-    video_path = TextField(default="")
+    video_path = TextField(default="")  # KIE's clip as downloaded (the raw file)
     video_bytes = BigIntegerField(default=0)
+    preset = CharField(max_length=16, default="")  # what it is finished for ("" = its format's default)
+    finished_path = TextField(default="")  # the file the seller gets
+    finished_bytes = BigIntegerField(default=0)
+    finish_fallback = CharField(max_length=16, default="")  # "", "reencoded", "raw": what finishing had to do
     delivery_attempts = IntegerField(default=0)
 
     # claims on outside effects that must happen once: the Redis delivery id of
@@ -153,6 +158,7 @@ class Job(BaseModel):
     enhancing_at = DateTimeField(null=True)
     generating_at = DateTimeField(null=True)
     downloading_at = DateTimeField(null=True)
+    finishing_at = DateTimeField(null=True)
     delivering_at = DateTimeField(null=True)
     done_at = DateTimeField(null=True)
     failed_at = DateTimeField(null=True)

@@ -13,7 +13,7 @@ import time
 __all__ = ["QUEUES", "depth_commands", "read_depths", "read_depths_async", "live_workers"]
 
 #: The queues the pipeline uses.
-QUEUES = ("pipeline",)
+QUEUES = ("pipeline", "media")
 
 NAMESPACE = "dramatiq"
 HEARTBEATS = f"{NAMESPACE}:__heartbeats__"

@@ -14,6 +14,7 @@ from neurocards import jobs
 from neurocards.context import Context
 from neurocards.db import close_database, init_database
 from neurocards.dispatch import ActorName
+from neurocards.media import ffmpeg
 from neurocards.models import ACTIVE_STATUSES, Job
 from neurocards.money.audit import audit
 from neurocards.schema import migrate
@@ -24,6 +25,13 @@ from tests.stack import Stack
 
 PRODUCT_JPG = Path(__file__).resolve().parent.parent / "neurocards" / "sandbox" / "assets" / "product.jpg"
 SAMPLE_MP4 = PRODUCT_JPG.with_name("sample.mp4")
+
+
+def probe_delivered(stack: Stack, video_event: dict, folder: Path) -> ffmpeg.Probe:
+    """What FFmpeg reads in a video as Telegram received it (the sandbox keeps the upload)."""
+    path = folder / f"{video_event['video']['file_id']}.mp4"
+    path.write_bytes(stack.tg.file_bytes(video_event["video"]["file_id"]))
+    return ffmpeg.probe(path)
 
 _user_ids = itertools.count(700_000_001)
 
@@ -71,7 +79,7 @@ class Seller:
         stack.tg.send_text(self.id, "/start", language_code=language)
         register(self.id, language, welcome_credits=credits)
 
-    def start_job(self, product_info: str = "Ceramic mug, 350 ml, matte white") -> Job:
+    def start_job(self, product_info: str = "Ceramic mug, 350 ml, matte white", aspect_ratio: str = "") -> Job:
         """What the bot does when the seller sends a photo: store it, send the status
         message, create the job (debit), send it down the pipeline."""
         context = self.stack.context
@@ -88,6 +96,7 @@ class Seller:
             max_in_flight=settings.telegram.max_jobs_in_flight,
             photo_path=str(photo),
             job_id=job_id,
+            aspect_ratio=aspect_ratio,
         )
         jobs.set_status_message(job.id, status)
         context.send(ActorName.ENHANCE_PROMPT, str(job.id))
@@ -115,4 +124,4 @@ class Seller:
         return self.stack.tg.wait_for(find, timeout=timeout, chat_id=self.id)
 
 
-__all__ = ["stack", "fresh", "Seller", "PRODUCT_JPG", "SAMPLE_MP4", "close_database"]
+__all__ = ["stack", "fresh", "Seller", "PRODUCT_JPG", "SAMPLE_MP4", "probe_delivered", "close_database"]

@@ -43,6 +43,7 @@ FAST_SETTINGS = {
     "CREDITS__WELCOME": "1",
     "TELEGRAM__CHAT_MESSAGES_PER_S": "5",
     "WORKER__SHUTDOWN_TIMEOUT_S": "2",
+    "FORMATS__X264_PRESET": "ultrafast",  # finishing's CPU, shrunk like every duration (bench/finish.py: veryfast)
 }
 CHAT_MESSAGES_PER_S = 5
 

@@ -17,7 +17,7 @@ from neurocards.models import LedgerEntry, User
 from neurocards.money import credits
 from neurocards.texts import text
 from tests.bot_fixtures import Chat, bot, buttons  # noqa: F401  (fixtures)
-from tests.pipeline_fixtures import fresh, stack  # noqa: F401  (fixtures)
+from tests.pipeline_fixtures import fresh, probe_delivered, stack  # noqa: F401  (fixtures)
 from tests.stack import wait_for_final, wait_for_status
 
 pytestmark = pytest.mark.usefixtures("bot")
@@ -65,7 +65,8 @@ def test_options_are_remembered_and_the_price_shown_is_the_price_debited(bot, la
     panel = chat.wait_text(default_panel(chat))
     fast, quality = chat.t("options.tier", tier=chat.t("tier.fast"), price=1), chat.t(
         "options.tier", tier=chat.t("tier.quality"), price=3)
-    assert buttons(panel) == [("✓ 9:16", "opt:fast:9x16"), ("1:1", "opt:fast:1x1"), ("16:9", "opt:fast:16x9"),
+    assert buttons(panel) == [("✓ 9:16", "opt:fast:9x16"), ("3:4", "opt:fast:3x4"), ("4:5", "opt:fast:4x5"),
+                              ("1:1", "opt:fast:1x1"), ("16:9", "opt:fast:16x9"),
                               (f"✓ {fast}", "opt:fast:9x16"), (quality, "opt:quality:9x16"),
                               (chat.t("button.done"), "optok")]
     chat.press(callback_data="opt:quality:9x16", message_id=panel["message_id"])
@@ -88,19 +89,24 @@ def test_options_are_remembered_and_the_price_shown_is_the_price_debited(bot, la
     assert debits(chat) == [-3] and chat.balance() == 0
 
 
-def test_a_square_is_filmed_vertical_and_the_seller_is_told(bot):
+@pytest.mark.parametrize("ratio, size, preset", [("1:1", (360, 360), "square"), ("3:4", (360, 480), "wildberries"),
+                                                 ("4:5", (360, 450), "feed")])
+def test_a_format_veo_does_not_make_is_filmed_vertical_and_arrives_in_that_format(bot, ratio, size, preset,
+                                                                                  tmp_path):
+    # Given a seller whose Options say a format KIE does not film
     chat = Chat(bot)
     chat.start()
-    chat.command("options")
-    panel = chat.wait_text(default_panel(chat))
-    assert "1:1" in panel["text"] and "crop" in panel["text"]  # said before it is picked
-    users.remember_choice(chat.id, "fast", "1:1")
+    users.remember_choice(chat.id, "fast", ratio)
+    # When they send a photo
     chat.photo(caption="Scented candle")
-    chat.wait_video()
+    [video] = chat.wait_video()
     [job] = chat.ended_jobs()
-    assert (job.aspect_ratio, job.price) == ("1:1", 1)
-    assert kie_request(bot, job)["aspect_ratio"] == "9:16"  # what Veo makes; the label says to crop it
-    assert html.unescape(chat.t("format.1x1")) == "1:1 square (filmed 9:16, crop it)"
+    # Then KIE films 9:16, and the video in the chat is exactly that format, finished for its preset
+    assert (job.aspect_ratio, job.price, job.preset) == (ratio, 1, preset)
+    assert kie_request(bot, job)["aspect_ratio"] == "9:16"  # what Veo makes
+    delivered = probe_delivered(bot, video, tmp_path)
+    assert (delivered.width, delivered.height) == size and delivered.faststart
+    assert (video["video"].get("width"), video["video"].get("height")) in ((*size,), (None, None))
 
 
 def test_a_seller_short_of_their_tiers_price_is_told_that_price(bot):

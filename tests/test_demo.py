@@ -2,6 +2,7 @@
 bot itself, plays a seller and exits 0 with the video stored."""
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -36,9 +37,11 @@ def test_demo_runs_the_whole_product_with_no_keys(tmp_path):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "seller > [photo] Handmade ceramic mug, 350 ml, matte white glaze" in result.stdout
-    assert "[video, 62560 bytes]" in result.stdout
+    delivered = re.search(r"\[video, (\d+) bytes\]", result.stdout)
+    assert delivered and int(delivered[1]) > 0
     assert "[🔁 Generate again]" in result.stdout
     assert "bot    > [invoice: 5 video credits — ⭐50]" in result.stdout
     assert "bot    > ✅ Payment received: ⭐50 for 5 cr." in result.stdout
     stored = [line for line in result.stdout.splitlines() if line.startswith("video stored at ")]
     assert stored and str(tmp_path / "var" / "storage" / "videos") in stored[0]
+    assert f"({delivered[1]} bytes, finished for reels" in stored[0]  # what reached the chat is the finished file

@@ -33,11 +33,12 @@ def settings(sqlite_url):
 
 
 def finished(model: str, filming_s: float, *, at: dt.datetime, queue_s=1.0, writing_s=4.0, fetching_s=2.0,
-             sending_s=1.0) -> Job:
+             finishing_s=0.0, sending_s=1.0) -> Job:
     """A done job whose stages took the seconds given, finished ``at``."""
     stamps, moment = {}, at
     for stage, seconds in reversed([("created", queue_s), ("enhancing", writing_s), ("generating", filming_s),
-                                    ("downloading", fetching_s), ("delivering", sending_s)]):
+                                    ("downloading", fetching_s), ("finishing", finishing_s),
+                                    ("delivering", sending_s)]):
         stamps[f"{stage}_at"] = moment - dt.timedelta(seconds=seconds)
         moment = stamps[f"{stage}_at"]
     return Job.create(user=1, chat_id=1, status="done", model=model, done_at=at, price=1, **stamps)
@@ -112,9 +113,9 @@ def test_the_status_text_says_the_state_what_it_is_made_in_the_queue_and_the_tim
     shown = eta.status_text(job, settings, now=T0).split("\n")
     assert shown == [
         text("en", "status.created", info="Mug"),
-        text("en", "made_in", format="1:1 square (filmed 9:16, crop it)", tier="Quality", price=3),
+        text("en", "made_in", format="1:1 square", tier="Quality", price=3),
         text("en", "eta.queue", position=2),
-        text("en", "eta.minutes", minutes=5),  # nothing finished yet: 2 + 10 + 270 + 10 + 5 s
+        text("en", "eta.minutes", minutes=5),  # nothing finished yet: 2 + 10 + 270 + 10 + 5 + 5 s
     ]
     job.status, job.done_at = "done", T0
     assert eta.status_text(job, settings) == text("en", "status.done", info="Mug")

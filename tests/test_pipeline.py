@@ -6,13 +6,15 @@ with its debit) and then watches the worker take the job to the end.
 
 import hashlib
 import html
+from pathlib import Path
 
 import pytest
 
 from neurocards.clients.prompt_writer import fallback_prompt
 from neurocards.models import Job, LedgerEntry, User
+from neurocards.sandbox.kie_clips import clip
 from neurocards.texts import text
-from tests.pipeline_fixtures import SAMPLE_MP4, Seller, fresh, stack  # noqa: F401  (fixtures)
+from tests.pipeline_fixtures import Seller, fresh, probe_delivered, stack  # noqa: F401  (fixtures)
 from tests.stack import wait_for_final
 
 pytestmark = pytest.mark.parametrize("stack", ["sqlite", "postgres"], indirect=True, scope="module")
@@ -31,18 +33,21 @@ def buttons(event):
     return [button for row in markup.get("inline_keyboard", []) for button in row]
 
 
-def test_happy_path_delivers_the_video_with_its_button(stack):
+def test_happy_path_delivers_the_video_with_its_button(stack, tmp_path):
     # Given a seller with one credit
     seller = Seller(stack)
 
     # When they start a job
     job = wait_for_final(seller.start_job("Ceramic mug <350 ml> & saucer").id)
 
-    # Then the video arrives in the chat, byte for byte, with "Generate again"
+    # Then the finished video arrives in the chat, byte for byte, with "Generate again"
     assert job.status == "done", (job.error_class, job.error_detail)
     [video] = videos(seller)
-    assert video["video"]["sha256"] == hashlib.sha256(SAMPLE_MP4.read_bytes()).hexdigest()
+    assert video["video"]["sha256"] == hashlib.sha256(Path(job.finished_path).read_bytes()).hexdigest()
     assert video["video"]["supports_streaming"] in (True, "true")
+    delivered = probe_delivered(stack, video, tmp_path)  # 9:16 as filmed, H.264 + AAC, moov first
+    assert (delivered.width, delivered.height, delivered.video_codec, delivered.audio_codec) == (360, 640, "h264", "aac")
+    assert delivered.faststart and (job.preset, job.finish_fallback) == ("reels", "")
     assert "Ceramic mug <350 ml> & saucer" in video["caption"]
     assert "0 cr. left" in video["caption"]
     assert [b["text"] for b in buttons(video)] == [text("en", key) for key in
@@ -214,4 +219,4 @@ def test_a_download_cut_short_is_retried(stack):
     job = wait_for_final(seller.start_job().id)
 
     assert job.status == "done"
-    assert Job.get_by_id(job.id).video_bytes == SAMPLE_MP4.stat().st_size
+    assert Job.get_by_id(job.id).video_bytes == len(clip("9:16"))

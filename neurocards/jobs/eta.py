@@ -33,10 +33,11 @@ from .status import status_text as status_line
 __all__ = ["Estimate", "STAGES", "typical_stage_s", "queue_position", "estimate", "status_text", "time_left_text"]
 
 #: The stages of a job that ends well, in order; each is timed from its stamp to the next one's.
-STAGES = (JobStatus.CREATED, JobStatus.ENHANCING, JobStatus.GENERATING, JobStatus.DOWNLOADING, JobStatus.DELIVERING)
+STAGES = (JobStatus.CREATED, JobStatus.ENHANCING, JobStatus.GENERATING, JobStatus.DOWNLOADING, JobStatus.FINISHING,
+          JobStatus.DELIVERING)
 #: Typical seconds of the short stages before a model has history (filming: ``eta.default_filming_s``).
 DEFAULT_STAGE_S = {JobStatus.CREATED: 2.0, JobStatus.ENHANCING: 10.0, JobStatus.DOWNLOADING: 10.0,
-                   JobStatus.DELIVERING: 5.0}
+                   JobStatus.FINISHING: 5.0, JobStatus.DELIVERING: 5.0}
 #: A stage past its usual duration is still given this share of it.
 OVERDUE_SHARE = 0.1
 #: The states in which the status message shows the estimate: the job waits or films.
@@ -82,10 +83,12 @@ def _stage_medians(model: str, settings) -> dict[JobStatus, float]:
     samples: dict[JobStatus, list[float]] = {stage: [] for stage in STAGES}
     order = (*STAGES, JobStatus.DONE)
     for job in recent:
-        for stage, following in zip(order, order[1:]):
-            entered, left = getattr(job, f"{stage}_at"), getattr(job, f"{following}_at")
-            if entered is not None and left is not None:
-                samples[stage].append((left - entered).total_seconds())
+        # each stage lasts until the next stage the job went through (jobs from
+        # before a stage existed — finishing — have no stamp for it)
+        stamps = [(stage, getattr(job, f"{stage}_at")) for stage in order]
+        stamps = [(stage, at) for stage, at in stamps if at is not None]
+        for (stage, entered), (_, left) in zip(stamps, stamps[1:]):
+            samples[stage].append((left - entered).total_seconds())
     defaults = {**DEFAULT_STAGE_S, JobStatus.GENERATING: settings.eta.default_filming_s}
     return {stage: statistics.median(seconds) if seconds else defaults[stage] for stage, seconds in samples.items()}
 

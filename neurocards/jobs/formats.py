@@ -9,8 +9,9 @@ or price takes ``kie.model`` / ``credits.price``).
 
 Formats are what marketplaces and Reels/Shorts take (``shared/API_FACTS.md`` §6).
 Veo makes 16:9 and 9:16 only (§1.3), and so do the market models we call, so a
-square video is filmed 9:16 with the product in the middle, and the seller is
-told to crop it (:data:`FILMED_AS`); we never pretend KIE made a square.
+square, a 3:4 card or a 4:5 post is filmed 9:16 with the product in the middle
+(:data:`FILMED_AS`) and cut from that film by the finishing stage
+(:mod:`neurocards.media.finishing`): the seller gets exactly the format they chose.
 Pure functions of the settings and the rows given, and the labels sellers read:
 no database, no I/O.
 """
@@ -27,10 +28,10 @@ __all__ = ["ASPECT_RATIOS", "FILMED_AS", "Tier", "Choice", "tiers", "find_tier",
            "made_in_label"]
 
 #: The formats a seller can pick, in button order.
-ASPECT_RATIOS = ("9:16", "1:1", "16:9")
+ASPECT_RATIOS = ("9:16", "3:4", "4:5", "1:1", "16:9")
 
 #: The aspect ratio KIE is asked for, per format.
-FILMED_AS = {"9:16": "9:16", "1:1": "9:16", "16:9": "16:9"}
+FILMED_AS = {"9:16": "9:16", "3:4": "9:16", "4:5": "9:16", "1:1": "9:16", "16:9": "16:9"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -109,7 +110,7 @@ def ratio_of_code(code: str) -> str | None:
 
 
 def format_label(language: str, aspect_ratio: str) -> str:
-    """"9:16 vertical", "1:1 square (filmed 9:16, crop it)", ... (plain text)."""
+    """"9:16 vertical", "3:4 marketplace card (Wildberries, Ozon)", ... (plain text)."""
     return html.unescape(text(language, f"format.{ratio_code(aspect_ratio)}"))
 
 

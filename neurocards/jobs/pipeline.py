@@ -25,7 +25,7 @@ from dramatiq.asyncio import get_event_loop_thread
 from dramatiq.middleware import CurrentMessage
 
 from ..db import record_effect
-from ..dispatch import PIPELINE_QUEUE
+from ..dispatch import PIPELINE_QUEUE, queue_of
 from ..errors import Kind, classify
 from ..models import JobStatus
 
@@ -85,7 +85,7 @@ class PipelineActors:
                 self._waiting_out_rate_limits(fn),
                 broker=self.broker,
                 actor_name=fn.__name__,
-                queue_name=PIPELINE_QUEUE,
+                queue_name=queue_of(fn.__name__),
                 time_limit=int(time_limit_s * 1000),
                 min_backoff=int(self.policy.min_backoff_s * 1000),
                 max_backoff=int(self.policy.max_backoff_s * 1000),
@@ -120,7 +120,7 @@ class PipelineActors:
         message = CurrentMessage.get_current_message()
         retries = current_retries()
         again = dramatiq.Message(
-            queue_name=PIPELINE_QUEUE,
+            queue_name=queue_of(message.actor_name),
             actor_name=message.actor_name,
             args=tuple(message.args if args is None else args),
             kwargs={},

@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..errors import TRY_AGAIN_HELPS
 from ..models import Job
 from ..texts import failure_key, one_line, text
+from . import formats
 
 __all__ = ["status_text", "failure_text", "info_label"]
 
@@ -18,7 +19,8 @@ def info_label(job: Job) -> str:
 
 
 def status_text(job: Job) -> str:
-    return text(job.language, f"status.{job.status}", info=info_label(job))
+    return text(job.language, f"status.{job.status}", info=info_label(job),
+                format=formats.format_label(job.language, job.aspect_ratio or formats.ASPECT_RATIOS[0]))
 
 
 def failure_text(job: Job, support: str) -> str:

@@ -72,6 +72,7 @@ RESEND = {
     JobStatus.CREATED: ActorName.ENHANCE_PROMPT,
     JobStatus.ENHANCING: ActorName.ENHANCE_PROMPT,
     JobStatus.DOWNLOADING: ActorName.DOWNLOAD_VIDEO,
+    JobStatus.FINISHING: ActorName.FINISH_VIDEO,
     JobStatus.DELIVERING: ActorName.DELIVER_VIDEO,
 }
 

@@ -51,7 +51,16 @@ class Storage:
         return self._dir("photos") / f"{job_id}{suffix}"
 
     def video_path(self, job_id) -> Path:
+        """KIE's clip, as downloaded."""
         return self._dir("videos") / f"{job_id}.mp4"
+
+    def finished_path(self, job_id, preset: str) -> Path:
+        """The clip finished for ``preset``: what the seller gets."""
+        return self._dir("videos") / f"{job_id}.{preset}.mp4"
+
+    def cover_path(self, job_id, preset: str) -> Path:
+        """The finished video's cover frame."""
+        return self._dir("videos") / f"{job_id}.{preset}.jpg"
 
     def _dir(self, name: str) -> Path:
         path = self.root / name

@@ -20,6 +20,7 @@ from typing import Any
 from aiohttp import web
 
 from neurocards.sandbox.common import json_body
+from neurocards.sandbox.kie_clips import clip
 from neurocards.sandbox.kie_state import KIE, KieSandbox, StoredFile, envelope, injected_error
 
 __all__ = ["add_file_routes"]
@@ -118,7 +119,7 @@ async def serve_upload(request: web.Request) -> web.Response:
 
 
 async def serve_result(request: web.Request) -> web.StreamResponse:
-    """GET /files/results/<taskId>.mp4: the sample clip, unless a download fault says otherwise."""
+    """GET /files/results/<taskId>.mp4: a real clip in the task's aspect ratio, unless a download fault says otherwise."""
     sandbox = request.app[KIE]
     task_id = request.match_info["task_id"]
     task = sandbox.tasks.get(task_id)
@@ -138,8 +139,9 @@ async def serve_result(request: web.Request) -> web.StreamResponse:
         return await stream_cut(request, sandbox.sample)
     delay_s = float((take("download_slow", **context) or {}).get("delay_s", 0.0))
     chunk_bytes = CHUNK_BYTES if not delay_s else CHUNK_BYTES // 4
-    chunks = (sandbox.sample[i : i + chunk_bytes] for i in range(0, len(sandbox.sample), chunk_bytes))
-    return await stream(request, chunks, len(sandbox.sample), delay_s)
+    video = await asyncio.to_thread(clip, task.aspect_ratio)  # made once per machine
+    chunks = (video[i : i + chunk_bytes] for i in range(0, len(video), chunk_bytes))
+    return await stream(request, chunks, len(video), delay_s)
 
 
 def huge_chunks(sandbox: KieSandbox, size: int) -> Iterator[bytes]:

@@ -41,7 +41,9 @@ class WorkerSettings(Section):
     threads: int = Field(8, ge=1)
     heartbeat_timeout_s: float = Field(30.0, gt=0)
     maintenance_chance: int = Field(50_000, ge=0, le=1_000_000)
-    shutdown_timeout_s: float = Field(5.0, gt=0)  # a stopping worker waits this long for running messages
+    shutdown_timeout_s: float = Field(5.0, gt=0)
+    media_processes: int = Field(1, ge=1)  # `neurocards worker --media`: the FFmpeg queue's processes
+    media_threads: int = Field(2, ge=1)  # ... and threads (each runs one FFmpeg at a time)  # a stopping worker waits this long for running messages
 
 
 class MetricsSettings(Section):
@@ -49,3 +51,4 @@ class MetricsSettings(Section):
     worker_port: int = Field(9191, ge=0, le=65535)
     bot_port: int = Field(9192, ge=0, le=65535)
     watchdog_port: int = Field(9193, ge=0, le=65535)
+    media_port: int = Field(9194, ge=0, le=65535)  # the media workers (`neurocards worker --media`)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from pydantic import Field, field_validator
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
 
 from .base import Section
 
-__all__ = ["PipelineSettings", "WatchdogSettings", "Tier", "FormatsSettings", "EtaSettings"]
+__all__ = ["Preset", "FORMATS", "PipelineSettings", "WatchdogSettings", "Tier", "FormatsSettings", "EtaSettings"]
 
 
 class PipelineSettings(Section):
@@ -15,6 +17,7 @@ class PipelineSettings(Section):
     poll_time_limit_s: float = Field(60, gt=0)
     download_time_limit_s: float = Field(300, gt=0)
     deliver_time_limit_s: float = Field(300, gt=0)
+    finish_time_limit_s: float = Field(600, gt=0)
     notify_time_limit_s: float = Field(60, gt=0)
     max_retries: int = Field(5, ge=0)
     min_backoff_s: float = Field(5.0, gt=0)
@@ -39,6 +42,7 @@ class WatchdogSettings(Section):
     enhancing_s: float = Field(600.0, gt=0)
     generating_s: float = Field(180.0, gt=0)  # past the job's next scheduled poll (next_poll_at), not its last write
     downloading_s: float = Field(600.0, gt=0)
+    finishing_s: float = Field(600.0, gt=0)
     delivering_s: float = Field(600.0, gt=0)
     unnotified_s: float = Field(300.0, gt=0)  # a failed job whose seller was not told
     notify_within_s: float = Field(86_400.0, gt=0)  # ... is told again only this long after its failure
@@ -59,11 +63,71 @@ class Tier(Section):
     price: int | None = Field(None, ge=1)
 
 
+#: The formats a video can be finished in.
+FORMATS = ("9:16", "1:1", "3:4", "4:5", "16:9")
+
+
+class Preset(Section):
+    """What a finished video is made for (issue 20): a marketplace card or a feed, with
+    its format, its frame (at most: a smaller clip is never blown up), its size cap
+    and whether it keeps the sound."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]{0,11}$")
+    aspect_ratio: Literal["9:16", "1:1", "3:4", "4:5", "16:9"]
+    width: int = Field(ge=64, le=4096)
+    height: int = Field(ge=64, le=4096)
+    max_mb: float = Field(50.0, gt=0, le=50.0)  # Telegram's bot upload cap is the ceiling
+    sound: bool = True
+
+    @model_validator(mode="after")
+    def _frame_is_the_format(self) -> Preset:
+        a, b = (int(part) for part in self.aspect_ratio.split(":"))
+        if self.width * b != self.height * a:
+            raise ValueError(f"{self.width}x{self.height} is not {self.aspect_ratio}")
+        return self
+
+
+#: API_FACTS §6: Wildberries and Ozon cards are 3:4 (900x1200 recommended, WB at most 50 MB, Ozon's
+#: first 8 s muted in the catalogue), Reels/Shorts/TikTok 9:16 1080x1920, YouTube 16:9.
+DEFAULT_PRESETS = [
+    Preset(name="reels", aspect_ratio="9:16", width=1080, height=1920),
+    Preset(name="wildberries", aspect_ratio="3:4", width=900, height=1200),
+    Preset(name="ozon", aspect_ratio="3:4", width=900, height=1200, sound=False),
+    Preset(name="feed", aspect_ratio="4:5", width=1080, height=1350),
+    Preset(name="square", aspect_ratio="1:1", width=1080, height=1080),
+    Preset(name="youtube", aspect_ratio="16:9", width=1920, height=1080),
+]
+
+
 class FormatsSettings(Section):
     """What a video is made in (issue 14): the tiers on offer, the first the default.
-    The default format (aspect ratio) is ``kie.aspect_ratio``."""
+    The default format (aspect ratio) is ``kie.aspect_ratio``.  Finishing (issue 20):
+    the presets (a format's default is its first), how the formats KIE does not make
+    are cut from its 9:16 film (``fit``: crop keeps the centre, pad keeps everything),
+    and the encoder's settings."""
 
     tiers: list[Tier] = [Tier(name="fast"), Tier(name="quality", model="veo3", price=3)]
+    presets: list[Preset] = DEFAULT_PRESETS
+    fit: dict[str, Literal["crop", "pad"]] = {"1:1": "crop", "3:4": "crop", "4:5": "crop"}
+    x264_preset: Literal["ultrafast", "superfast", "veryfast", "faster", "fast", "medium"] = "veryfast"
+    crf: int = Field(23, ge=0, le=51)
+    audio_kbps: int = Field(128, ge=32, le=320)
+    finish_timeout_s: float = Field(240.0, gt=0)  # one FFmpeg run; past it, KIE's clip goes as it is
+
+    def preset(self, name: str, aspect_ratio: str) -> Preset:
+        """The preset named, if it makes ``aspect_ratio``; else that format's default."""
+        named = next((p for p in self.presets if p.name == name and p.aspect_ratio == aspect_ratio), None)
+        return named or next(p for p in self.presets if p.aspect_ratio == aspect_ratio)
+
+    @field_validator("presets")
+    @classmethod
+    def _every_format_finished(cls, presets: list[Preset]) -> list[Preset]:
+        missing = [ratio for ratio in FORMATS if all(p.aspect_ratio != ratio for p in presets)]
+        if missing:
+            raise ValueError(f"no preset for {', '.join(missing)}")
+        if len({p.name for p in presets}) != len(presets):
+            raise ValueError("preset names must differ")
+        return presets
 
     @field_validator("tiers")
     @classmethod

@@ -51,6 +51,7 @@ TEXTS = {
     "status.enhancing": "✍️ Writing the video script for “{info}”…",
     "status.generating": "🎬 Filming the video for “{info}” — this takes 4-5 minutes.",
     "status.downloading": "📥 The video is ready, fetching it…",
+    "status.finishing": "✂️ Making it {format}…",
     "status.delivering": "📤 Sending the video…",
     "status.done": "✅ Done! The video for “{info}” is below.",
     "status.failed": "❌ Couldn't make the video for “{info}”. Your credit is back.",
@@ -118,6 +119,7 @@ TEXTS = {
     "job.status.enhancing": "writing the script",
     "job.status.generating": "filming",
     "job.status.downloading": "fetching",
+    "job.status.finishing": "finishing",
     "job.status.delivering": "sending",
     "job.status.done": "done",
     "job.status.failed": "failed",
@@ -163,7 +165,9 @@ TEXTS = {
     # formats and quality tiers ("Options", issue 14)
     "made_in": "📐 {format} · {tier} · {price} cr.",
     "format.9x16": "9:16 vertical",
-    "format.1x1": "1:1 square (filmed 9:16, crop it)",
+    "format.1x1": "1:1 square",
+    "format.3x4": "3:4 marketplace card (Wildberries, Ozon)",
+    "format.4x5": "4:5 feed post",
     "format.16x9": "16:9 horizontal",
     "tier.fast": "Fast",
     "tier.quality": "Quality",
@@ -174,9 +178,9 @@ TEXTS = {
         "<b>Options</b> — what your next videos are made in:\n"
         "📐 Format: {format}\n"
         "✨ Quality: {tier} — {price} cr. per video\n\n"
-        "9:16 suits Reels, Shorts, TikTok and marketplace cards; 16:9 suits YouTube and websites. "
-        "The video service films only 9:16 and 16:9, so a 1:1 square comes as a 9:16 video with the product "
-        "in the middle: crop it to a square when you upload it.\n"
+        "9:16 suits Reels, Shorts and TikTok; 3:4 is a Wildberries or Ozon product card; 4:5 a feed post; "
+        "1:1 a square; 16:9 suits YouTube and websites. Every video comes in exactly that format, "
+        "ready to upload: 3:4, 4:5 and 1:1 are cut from a vertical film with the product kept in the middle.\n"
         "A higher quality tier uses a better video model and costs more. The price is taken when a video starts."
     ),
     "options.saved": "Saved. Your next videos: {format} · {tier} — {price} cr. each.",

@@ -8,24 +8,25 @@ import httpx
 import pytest
 
 from neurocards.clients.kie import KieApiError, TaskStatus
+from neurocards.sandbox.kie_clips import clip
 from neurocards.settings import SANDBOX_API_KEY
-from tests.sandbox.kie_support import (
+from tests.sandbox.kie_support import (  # noqa: F401  (fixtures)
     KLING,
     PHOTO,
     PROMPT,
-    SAMPLE_MP4,
     SORA,
     VEO,
     bearer,
     calls,
+    clean_kie,
+    client,
     configure,
     fault,
+    kie,
     new_task,
     sandbox_task,
     settle,
 )
-from tests.sandbox.kie_support import clean_kie, client, kie  # noqa: F401  (fixtures)
-
 
 # -- Veo ------------------------------------------------------------------------------
 
@@ -43,7 +44,7 @@ def test_veo_task_is_pending_until_done_then_points_at_a_playable_mp4(kie, clien
     assert done.state == "success" and done.result_url.endswith(f"/files/results/{task_id}.mp4")
     video = httpx.get(done.result_url)
     assert video.headers["content-type"] == "video/mp4"
-    assert video.content == SAMPLE_MP4.read_bytes() and video.content[4:8] == b"ftyp"
+    assert video.content == clip("9:16") and video.content[4:8] == b"ftyp"
 
 
 def test_veo_request_carries_the_documented_fields(kie, client):
