@@ -105,6 +105,8 @@ class WorkerMetrics:
         # shows in rate() and increase() (the refund-ratio alert above all).
         self.jobs_finished.labels("done", "none")
         self.credits.labels("refund")
+        for kind in ("reencoded", "raw"):
+            self.finish_fallbacks.labels(kind)
 
     def video_finished(self, preset: str, fallback: str, cpu_s: float, bytes_in: int, bytes_out: int) -> None:
         """One clip finished for ``preset`` (the finish stage's own time is a stage duration)."""

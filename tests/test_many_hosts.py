@@ -123,7 +123,10 @@ def test_jobs_land_on_both_hosts_and_each_fetches_what_it_lacks(hosts, prometheu
     assert [job.status for job in jobs] == ["done"] * len(jobs)
     photos = {host: _files(hosts, host, "photos") for host in HOSTS}
     videos = {host: _files(hosts, host, "videos") for host in HOSTS}
-    assert all(len(names) == 3 for names in videos.values()), videos  # each host made its turn's videos
+    clips = {host: [name for name in names if name.count(".") == 1] for host, names in videos.items()}
+    finished = {host: [name for name in names if name.endswith(".reels.mp4")] for host, names in videos.items()}
+    assert all(len(names) == 3 for names in clips.values()), videos  # each host downloaded its turn's clips
+    assert all(len(names) == 3 for names in finished.values()), videos  # ... and finished them
     fetched = {name.split(".")[0] for host in HOSTS for name in photos[host]}
     assert {str(job.id) for job in jobs} <= fetched  # each photo fetched again by file_id on a worker host
     assert audit()["ok"]

@@ -287,7 +287,7 @@ def test_the_watchdog_reports_every_rescue_series_from_the_start(traffic, promet
     assert prometheus.value("sum(neurocards_watchdog_leader)") == 1
     series = prometheus.query("neurocards_watchdog_rescues_total")
     pairs = {(sample["metric"]["stage"], sample["metric"]["action"]) for sample in series}
-    active = ("created", "enhancing", "generating", "downloading", "delivering")
+    active = ("created", "enhancing", "generating", "downloading", "finishing", "delivering")
     assert pairs == {(stage, action) for stage in active for action in ("resend", "fail")} | {("failed", "notify")}
     assert sum(float(sample["value"][1]) for sample in series) == 0
 

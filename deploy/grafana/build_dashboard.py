@@ -114,6 +114,19 @@ def rows() -> list[tuple[str, list[dict]]]:
                 "neurocards_ready_to_delivered_seconds", "", ""), unit="s",
                 description="From KIE reporting the video ready to the job being done (download + send)."),
         ]),
+        ("Finishing", [
+            timeseries("FFmpeg CPU per finished video p50 / p95, by preset", quantiles(
+                "neurocards_finish_cpu_seconds", "preset", "{{preset}}"), unit="s",
+                description="CPU seconds FFmpeg spent making KIE's clip into the seller's format (the media "
+                            "queue); the finishing stage's wall time is the stage latency's 'finishing'."),
+            timeseries("Bytes into and out of finishing", [target(
+                f"sum by (direction) (rate(neurocards_finish_bytes_total[{RATE}]))", "{{direction}}")], unit="Bps",
+                description="KIE's clips in, finished videos out."),
+            timeseries("Finishing fallbacks per hour, by kind", [target(
+                "sum by (kind) (increase(neurocards_finish_fallbacks_total[1h]))", "{{kind}}")],
+                description="reencoded: made smaller to fit the preset's cap; raw: FFmpeg could not finish the "
+                            "clip in time, and KIE's clip went as it is (alert: over a fifth of finishes)."),
+        ]),
         ("Credits", [
             timeseries("Credits debited vs refunded", [target(
                 f'sum by (kind) (increase(neurocards_credits_total{{kind=~"debit|refund"}}[{RATE}]))', "{{kind}}")],

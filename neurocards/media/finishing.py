@@ -87,10 +87,9 @@ def finish(source: Path, source_probe: Probe, dest: Path, *, aspect_ratio: str, 
     """Encode ``source`` into ``dest`` in ``aspect_ratio``, under ``max_bytes``."""
     picture = frame(source_probe, aspect_ratio, max_width, fit)
     keep_sound = sound and source_probe.audio_codec is not None
-    audio_bps = audio_kbps * 1000 if keep_sound else 0
     duration_s = max(source_probe.duration_s, 0.5)
     cpu_s = seconds = 0.0
-    rate = ["-crf", str(crf)]
+    rate, asked_kbps = ["-crf", str(crf)], max_bytes * 8 / duration_s / 1000  # what the cap allows in all
     for encodes in range(1, MAX_ENCODES + 1):
         took = ffmpeg.run(_encode_args(source, dest, picture, source_probe.fps, rate, keep_sound, audio_kbps,
                                        x264_preset), timeout_s=timeout_s)
@@ -98,9 +97,12 @@ def finish(source: Path, source_probe: Probe, dest: Path, *, aspect_ratio: str, 
         size = dest.stat().st_size
         if size <= max_bytes:
             return Finished(dest, ffmpeg.probe(dest), encodes, cpu_s, seconds)
-        # the bitrate the duration allows, a little less each try
-        budget_bps = max_bytes * 8 * SIZE_MARGIN ** encodes / duration_s - audio_bps
-        video_kbps = max(int(budget_bps / 1000), 100)
+        # aim under the cap: the first time at what it allows, then less by as much as the last try overshot
+        if encodes > 1:
+            asked_kbps *= max_bytes / size
+        total_kbps = asked_kbps * SIZE_MARGIN
+        audio_kbps = min(audio_kbps, max(32, int(total_kbps / 4))) if keep_sound else 0
+        video_kbps = max(int(total_kbps - audio_kbps), 30)
         rate = ["-b:v", f"{video_kbps}k", "-maxrate", f"{video_kbps}k", "-bufsize", f"{video_kbps * 2}k"]
     raise TooLarge(f"{dest.stat().st_size} bytes after {MAX_ENCODES} encodes; cap {max_bytes}")
 
