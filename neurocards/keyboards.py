@@ -2,18 +2,20 @@
 (both put buttons under their messages; only the bot reads presses).
 
 Telegram allows 64 bytes of callback data and our factories put ":" between
-fields, so formats travel as codes ("9x16", :func:`neurocards.jobs.formats.ratio_code`)
-and tier names are short (the settings check it)."""
+fields, so a job id travels as 32 hex digits, a format as its preset's name (a
+preset is its format too) and tier and preset names are short (the settings
+check it: the longest "Start" still fits)."""
 
 from __future__ import annotations
 
 import enum
+import uuid
 
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from .jobs.formats import ASPECT_RATIOS, Choice, Tier, format_label, ratio_code, tier_label
+from .jobs.formats import Choice, Tier, preset_button, preset_label, tier_label
 from .texts import text
 
 __all__ = ["JobAction", "JobActionKind", "BuyPack", "ShowPacks", "SkipInfo", "packs_keyboard", "buy_keyboard", "SetLanguage", "again_keyboard", "try_again_keyboard", "skip_keyboard",
@@ -123,7 +125,7 @@ class PickOption(CallbackData, prefix="opt"):
     """One choice on the Options panel: remembered at once."""
 
     tier: str
-    ratio: str  # a format code, "9x16"
+    preset: str  # a preset's name: its format too
 
 
 class OptionsDone(CallbackData, prefix="optok"):
@@ -131,20 +133,21 @@ class OptionsDone(CallbackData, prefix="optok"):
 
 
 class RegeneratePick(CallbackData, prefix="rp"):
-    """A format or tier picked on a video's "another format or tier" panel."""
+    """A preset or tier picked on a video's "another format or tier" panel."""
 
-    job_id: str
+    job_id: uuid.UUID
     tier: str
-    ratio: str
+    preset: str
 
 
 class Regenerate(CallbackData, prefix="rg"):
-    """Start a new job from ``job_id`` in this tier and format, at the price the
-    button showed (a changed price is refused, never charged)."""
+    """Start a new job from ``job_id`` in this tier and preset, at the price the
+    button showed (0: cut from the same clip; a changed price is refused, never
+    charged)."""
 
-    job_id: str
+    job_id: uuid.UUID
     tier: str
-    ratio: str
+    preset: str
     price: int
 
 
@@ -152,15 +155,23 @@ def _checked(label: str, on: bool) -> str:
     return f"✓ {label}" if on else label
 
 
-def _choice_rows(builder: InlineKeyboardBuilder, language: str, tiers: list[Tier], current: Choice, data) -> None:
-    """A row of formats and a row of tiers, the current ones ticked; ``data(tier, ratio)`` makes each button's data."""
-    for ratio in ASPECT_RATIOS:
-        builder.button(text=_checked(ratio, ratio == current.aspect_ratio),
-                       callback_data=data(current.tier.name, ratio_code(ratio)))
+#: Preset buttons per row on a panel.
+PRESETS_PER_ROW = 3
+
+
+def _choice_rows(builder: InlineKeyboardBuilder, language: str, tiers: list[Tier], presets: list, current: Choice,
+                 data) -> list[int]:
+    """Rows of presets (each a format) and a row of tiers, the current ones ticked;
+    ``data(tier, preset)`` makes each button's data.  Returns the rows' widths."""
+    for preset in presets:
+        builder.button(text=_checked(preset_button(language, preset), preset.name == current.preset),
+                       callback_data=data(current.tier.name, preset.name))
     for tier in tiers:
         label = text(language, "options.tier", tier=tier_label(language, tier.name), price=tier.price)
-        builder.button(text=_checked(label, tier == current.tier),
-                       callback_data=data(tier.name, ratio_code(current.aspect_ratio)))
+        builder.button(text=_checked(label, tier.name == current.tier.name),
+                       callback_data=data(tier.name, current.preset))
+    full, rest = divmod(len(presets), PRESETS_PER_ROW)
+    return [PRESETS_PER_ROW] * full + ([rest] if rest else []) + [len(tiers)]
 
 
 def options_button(language: str, current: Choice) -> InlineKeyboardMarkup:
@@ -170,24 +181,28 @@ def options_button(language: str, current: Choice) -> InlineKeyboardMarkup:
     return _one_button(label, ShowOptions())
 
 
-def options_keyboard(language: str, tiers: list[Tier], current: Choice) -> InlineKeyboardMarkup:
+def options_keyboard(language: str, tiers: list[Tier], presets: list, current: Choice) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
-    _choice_rows(builder, language, tiers, current, lambda tier, ratio: PickOption(tier=tier, ratio=ratio))
+    rows = _choice_rows(builder, language, tiers, presets, current,
+                        lambda tier, preset: PickOption(tier=tier, preset=preset))
     builder.button(text=text(language, "button.done"), callback_data=OptionsDone())
-    return builder.adjust(len(ASPECT_RATIOS), len(tiers), 1).as_markup()
+    return builder.adjust(*rows, 1).as_markup()
 
 
-def regenerate_keyboard(language: str, job_id, tiers: list[Tier], current: Choice) -> InlineKeyboardMarkup:
-    """Pick a format and a tier for a new video from this one, then start it at the price shown."""
-    job_id = str(job_id)
+def regenerate_keyboard(language: str, job_id, tiers: list[Tier], presets: list, current: Choice,
+                        price: int) -> InlineKeyboardMarkup:
+    """Pick a preset and a tier for a new video from this one, then start it at
+    ``price`` (0 when it is cut from this video's clip)."""
+    job_id = uuid.UUID(str(job_id))
     builder = InlineKeyboardBuilder()
-    _choice_rows(builder, language, tiers, current,
-                 lambda tier, ratio: RegeneratePick(job_id=job_id, tier=tier, ratio=ratio))
-    builder.button(text=text(language, "button.start", format=format_label(language, current.aspect_ratio),
-                             tier=tier_label(language, current.tier.name), price=current.price),
-                   callback_data=Regenerate(job_id=job_id, tier=current.tier.name,
-                                            ratio=ratio_code(current.aspect_ratio), price=current.price))
-    return builder.adjust(len(ASPECT_RATIOS), len(tiers), 1).as_markup()
+    rows = _choice_rows(builder, language, tiers, presets, current,
+                        lambda tier, preset: RegeneratePick(job_id=job_id, tier=tier, preset=preset))
+    shown = next((p for p in presets if p.name == current.preset), None)
+    builder.button(text=text(language, "button.start_free" if price == 0 else "button.start",
+                             format=preset_label(language, shown) if shown is not None else current.aspect_ratio,
+                             tier=tier_label(language, current.tier.name), price=price),
+                   callback_data=Regenerate(job_id=job_id, tier=current.tier.name, preset=current.preset, price=price))
+    return builder.adjust(*rows, 1).as_markup()
 
 
 # -- "Report a problem" -------------------------------------------------------------------

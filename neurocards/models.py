@@ -94,6 +94,7 @@ class User(BaseModel):
     # what the seller's videos are made in ("Options"); "" means the default
     tier = CharField(max_length=16, default="")
     aspect_ratio = CharField(max_length=8, default="")
+    preset = CharField(max_length=16, default="")  # what they are finished for: a marketplace card, Reels, ...
 
     class Meta:
         table_name = "users"
@@ -136,6 +137,7 @@ class Job(BaseModel):
     finished_path = TextField(default="")  # the file the seller gets
     finished_bytes = BigIntegerField(default=0)
     finish_fallback = CharField(max_length=16, default="")  # "", "reencoded", "raw": what finishing had to do
+    delivered_as = CharField(max_length=16, default="")  # "video", "document", or "link" (too big for Telegram)
     delivery_attempts = IntegerField(default=0)
 
     # claims on outside effects that must happen once: the Redis delivery id of

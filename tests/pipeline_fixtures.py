@@ -38,13 +38,15 @@ _user_ids = itertools.count(700_000_001)
 
 @pytest.fixture(scope="module")
 def stack(request, redis_server, postgres_server, tmp_path_factory):
-    """The sandbox, a database (SQLite or PostgreSQL per ``request.param``) and a real worker."""
+    """The sandbox, a database (SQLite or PostgreSQL per ``request.param``) and a real worker;
+    a module's ``STACK_ENV`` adds settings for its processes."""
     engine = getattr(request, "param", "sqlite")
     if engine == "postgres":
         url = postgres_server.create_database()
     else:
         url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'neurocards.db'}"
     stack = Stack(redis_url=redis_server.url, database_url=url)
+    stack.env.update(getattr(request.module, "STACK_ENV", {}))
     with pytest.MonkeyPatch.context() as patch:
         for key, value in stack.env.items():
             patch.setenv(key, value)

@@ -28,7 +28,7 @@ from neurocards.context import Context
 from neurocards.settings import ROOT, load_settings
 from tests.bot_fixtures import Chat
 from tests.prometheus import SCRAPE_INTERVAL_S, Prometheus, tool
-from tests.services import wait_until
+from tests.services import free_port, wait_until
 from tests.stack import Stack, drain, wait_for_final
 
 DEPLOY = ROOT / "deploy"
@@ -128,6 +128,9 @@ def scrape_config_for(stack: Stack) -> str:
         f'"{host}:{defaults["worker_port"]}"': f'"127.0.0.1:{_worker_port(stack)}"',
         f'"{host}:{defaults["bot_port"]}"': f'"127.0.0.1:{_bot_port(stack)}"',
         f'"{host}:{defaults["watchdog_port"]}"': f'"127.0.0.1:{_watchdog_port(stack)}"',
+        # this stack's one worker serves the media queue too (its metrics on the worker's port):
+        # no media worker listens, so its target is down, as NeurocardsMediaWorkerDown reads it
+        f'"{host}:{defaults["media_port"]}"': f'"127.0.0.1:{free_port()}"',
         "scrape_interval: 15s": f"scrape_interval: {SCRAPE_INTERVAL_S}s",
         "evaluation_interval: 15s": f"evaluation_interval: {SCRAPE_INTERVAL_S}s",
         "- alerts.yml": f"- {ALERTS_YML}",

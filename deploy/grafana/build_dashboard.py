@@ -217,10 +217,11 @@ def rows() -> list[tuple[str, list[dict]]]:
             timeseries("Video delivered", [target(
                 f"sum(rate(neurocards_delivered_bytes_total[{RATE}]))", "delivered")], unit="Bps",
                 description="Bytes of video sent to sellers."),
-            stat("Targets up", [target('up{job=~"neurocards-worker|neurocards-bot|neurocards-watchdog"}', "{{job}}")],
+            stat("Targets up", [target(
+                'up{job=~"neurocards-worker|neurocards-media|neurocards-bot|neurocards-watchdog"}', "{{job}}")],
                  thresholds=[(None, "red"), (1, "green")],
                  description="1 when Prometheus scraped the target (alert: worker or bot down for 1 min, "
-                             "the watchdog for 5 min)."),
+                             "the media worker for 2 min, the watchdog for 5 min)."),
         ]),
         ("Watchdog", [
             timeseries("Stuck jobs moved on by the watchdog", [target(

@@ -24,7 +24,7 @@ from ..jobs import eta, formats
 from ..jobs.formats import Choice
 from ..keyboards import status_keyboard
 from ..logs import job_logger
-from ..models import Job, User
+from ..models import Job, JobStatus, User
 from .photos import inspect_image
 
 __all__ = ["start_generation", "launch", "download_photo", "JOB_IDS"]
@@ -56,6 +56,7 @@ async def start_generation(
     job_id: uuid.UUID | None = None,
     on_debit=None,
     choice: Choice | None = None,
+    refinish: bool = False,
 ) -> Job:
     """Create the job (its price debited) and send it down the pipeline.
 
@@ -65,10 +66,12 @@ async def start_generation(
     makes a retried start (the same update delivered twice) start one job.
     The job is made in ``choice`` (a tier and format, at the price shown to
     the seller), else in its parent's, else in the seller's "Options".
+    ``refinish``: ``choice`` is cut from ``parent``'s clip, free, with no new
+    KIE task (:func:`neurocards.jobs.formats.refinishes` says when it can be).
     """
     job, created = await asyncio.to_thread(
         _create_job, context, user, chat_id, product_info, photo_file_id, photo_bytes, stored_photo, parent,
-        job_id or uuid.uuid4(), choice,
+        job_id or uuid.uuid4(), choice, refinish,
     )
     if not created:
         return job  # this update was handled before
@@ -80,14 +83,16 @@ async def start_generation(
 
 async def launch(context: Context, bot: Bot, job: Job) -> None:
     """Show a new job's status message and send it down the pipeline (a job created
-    elsewhere, e.g. an operator's free re-run, starts here too)."""
+    elsewhere, e.g. an operator's free re-run, starts here too); a job cut from
+    its parent's clip starts at finishing."""
     await _send_status_message(context, bot, job)
-    await asyncio.to_thread(context.send, ActorName.ENHANCE_PROMPT, str(job.id))
+    first = ActorName.FINISH_VIDEO if job.status == JobStatus.FINISHING else ActorName.ENHANCE_PROMPT
+    await asyncio.to_thread(context.send, first, str(job.id))
 
 
 def _create_job(context: Context, user: User, chat_id: int, product_info: str, photo_file_id: str,
                 photo_bytes: bytes | None, stored_photo: str, parent: Job | None, job_id: uuid.UUID,
-                choice: Choice | None) -> tuple[Job, bool]:
+                choice: Choice | None, refinish: bool = False) -> tuple[Job, bool]:
     """Store the photo and create the job with its debit (in a thread)."""
     settings = context.settings
     if choice is None:
@@ -105,7 +110,7 @@ def _create_job(context: Context, user: User, chat_id: int, product_info: str, p
             chat_id=chat_id,
             product_info=product_info,
             language=user.language,
-            price=choice.price,
+            price=0 if refinish else choice.price,
             max_in_flight=settings.telegram.max_jobs_in_flight,
             photo_path=photo_path,
             photo_file_id=photo_file_id,
@@ -114,6 +119,9 @@ def _create_job(context: Context, user: User, chat_id: int, product_info: str, p
             tier=choice.tier.name,
             model=choice.model,
             aspect_ratio=choice.aspect_ratio,
+            preset=choice.preset,
+            refinish=refinish,
+            debit_reason=f"another format of job {parent.id}, cut from its clip" if refinish else "",
         )
     except Exception:
         if parent is None and not stored_photo:

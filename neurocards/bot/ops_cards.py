@@ -42,8 +42,7 @@ def _quote(value: str, what: str) -> str:
 
 def card_text(lang: str, report: Report, job: Job, settings: Settings) -> str:
     """The card's caption: who, which job, what it was made in, the reason, the description."""
-    made_in = formats.made_in_label(lang, job.tier or formats.tiers(settings)[0].name,
-                                    job.aspect_ratio or formats.default_aspect_ratio(settings), job.price or 0)
+    made_in = formats.job_made_in(lang, settings, job)
     comment = text(lang, "ops.card.comment", comment=_quote(report.comment, "comment")) if report.comment else ""
     reason = html.unescape(text(lang, f"report.reason.{report.reason}"))
     # made_in and comment are texts already (HTML): plain again, escaped once more by text()

@@ -1,5 +1,5 @@
 """The bot's web app: Telegram's webhook (webhook mode, always with its secret),
-KIE's callback (a doorbell), /healthz."""
+KIE's callback (a doorbell), download links of videos too big for Telegram, /healthz."""
 
 from __future__ import annotations
 
@@ -12,8 +12,10 @@ from aiohttp import web
 
 from ..context import Context
 from ..db import database
+from ..media import links
 from .kie_callback import KieCallback
 from .metrics import BotMetrics
+from .video_links import VideoDownload
 from .webhook import WEBHOOK_PATH, guard_webhook, webhook_secret
 
 __all__ = ["build_web_app"]
@@ -29,6 +31,7 @@ def build_web_app(context: Context, bot: Bot, dispatcher: Dispatcher, redis, met
     app = web.Application(client_max_size=1024 * 1024, middlewares=middlewares)
     app.router.add_get("/healthz", healthz)
     app.router.add_post("/kie/callback/{job_id}/{secret}", KieCallback(context, redis, metrics))
+    app.router.add_get(links.PATH, VideoDownload(context))
     if webhook:
         SimpleRequestHandler(dispatcher, bot, secret_token=secret).register(app, path=WEBHOOK_PATH)
     return app

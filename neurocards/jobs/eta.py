@@ -142,8 +142,7 @@ def status_text(job: Job, settings, now: dt.datetime | None = None) -> str:
     time left."""
     lines = [status_line(job)]
     if not JobStatus(job.status).final and job.price is not None:
-        lines.append(formats.made_in_label(job.language, job.tier or formats.tiers(settings)[0].name,
-                                           job.aspect_ratio or formats.default_aspect_ratio(settings), job.price))
+        lines.append(formats.job_made_in(job.language, settings, job))
     found = estimate(job, settings, now)
     if found is not None:
         if found.position:

@@ -113,7 +113,7 @@ def rerun(report_id: int, admin_id: int, settings) -> Resolution:
             language=parent.language, price=0, max_in_flight=1_000_000,  # an operator's decision is not throttled
             photo_path=parent.photo_path, photo_file_id=parent.photo_file_id, parent=parent, job_id=job_id,
             tier=choice.tier.name, model=choice.model, aspect_ratio=choice.aspect_ratio,
-            debit_reason=f"{_why(report, admin_id)}: free re-run of job {parent.id}",
+            preset=choice.preset, debit_reason=f"{_why(report, admin_id)}: free re-run of job {parent.id}",
         )
         Report.update(rerun_job=job.id).where(Report.id == report_id).execute()
     return Resolution(Report.get_by_id(report_id), resolved=True, job=job)

@@ -12,22 +12,29 @@ video again, or refunding a video the seller has.
 from __future__ import annotations
 
 import json
+from typing import NamedTuple
 
-__all__ = ["note", "find"]
+__all__ = ["Sent", "note", "find"]
 
 KEY = "neurocards:video-sent:{job_id}"
 #: Long past any outage the pipeline waits out.
 KEPT_S = 7 * 86_400
 
 
-def note(redis, job_id, message_id: int, file_id: str) -> None:
-    redis.set(KEY.format(job_id=job_id), json.dumps([message_id, file_id]), ex=KEPT_S)
+class Sent(NamedTuple):
+    message_id: int
+    file_id: str  # "" for a link
+    delivered_as: str = "video"  # "video", "document" or "link"
 
 
-def find(redis, job_id) -> tuple[int, str] | None:
-    """``(message_id, file_id)`` of the job's video already in the chat, if noted."""
+def note(redis, job_id, message_id: int, file_id: str, delivered_as: str = "video") -> None:
+    redis.set(KEY.format(job_id=job_id), json.dumps([message_id, file_id, delivered_as]), ex=KEPT_S)
+
+
+def find(redis, job_id) -> Sent | None:
+    """The job's video already in the chat, if noted."""
     raw = redis.get(KEY.format(job_id=job_id))
     if raw is None:
         return None
-    message_id, file_id = json.loads(raw)
-    return int(message_id), str(file_id)
+    message_id, file_id, *delivered_as = json.loads(raw)
+    return Sent(int(message_id), str(file_id), *delivered_as)

@@ -142,7 +142,9 @@ def start_job(
     tier: str = "",
     model: str = "",
     aspect_ratio: str = "",
+    preset: str = "",
     debit_reason: str = "",
+    refinish: bool = False,
 ) -> tuple[Job, bool]:
     """Create a job and debit its price in one transaction; return it and
     whether this call created it.
@@ -154,6 +156,10 @@ def start_job(
     :mod:`neurocards.jobs.formats`) and the ``price`` debited — 0 for an operator's
     free re-run, whose zero debit still marks the job's ledger trail, with
     ``debit_reason`` saying who and why.
+
+    ``refinish`` makes the job from ``parent``'s clip as it is ("Another
+    format" of a delivered video): it starts in ``finishing`` with the parent's
+    prompt, KIE task and raw clip, and no new KIE task is ever made for it.
     """
     job_id = job_id or uuid.uuid4()
     with database.atomic():
@@ -178,13 +184,23 @@ def start_job(
             tier=tier,
             model=model,
             aspect_ratio=aspect_ratio,
+            preset=preset,
             price=price,
+            **(_refinished_from(parent) if refinish else {}),
         )
         if debit_reason:
             credits.move(user_id, -price, LedgerKind.DEBIT, f"debit:{job.id}", job=job, reason=debit_reason)
         else:
             credits.debit_job(job, price)
     return job, True
+
+
+def _refinished_from(parent: Job) -> dict:
+    """What a job cut from ``parent``'s clip starts with: in ``finishing``, that clip."""
+    now = utcnow()
+    return {"status": JobStatus.FINISHING, "finishing_at": now, "prompt": parent.prompt,
+            "kie_task_id": parent.kie_task_id, "kie_key": parent.kie_key, "result_url": parent.result_url,
+            "video_path": parent.video_path, "video_bytes": parent.video_bytes}
 
 
 def _stamp(status: JobStatus, fields: dict) -> dict:

@@ -58,7 +58,7 @@ class Tier(Section):
     """A quality tier a seller can pick under "Options": a KIE model at a price in
     credits.  Without ``model`` or ``price`` it takes ``kie.model`` / ``credits.price``."""
 
-    name: str = Field(pattern=r"^[a-z][a-z0-9_]{0,11}$")  # goes into button data: short, plain
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]{0,9}$")  # goes into button data: short, plain
     model: str | None = None
     price: int | None = Field(None, ge=1)
 

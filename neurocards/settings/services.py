@@ -28,6 +28,13 @@ class TelegramSettings(Section):
     ops_chat_id: int = 0  # where "Report a problem" cards go; 0: to each of admin_ids
     broadcast_per_s: float = Field(10.0, gt=0, le=30)  # /broadcast's pace, well under Telegram's ~30/s
     messages_per_s: float = Field(30.0, ge=0)  # Telegram's overall flood limit per bot token; 0: none (benchmarks)
+    upload_limit_mb: float = Field(50.0, gt=0)  # a bot's upload cap (a local Bot API server takes 2000)
+    public_url: str = ""  # the bot's web app as sellers reach it (download links); "": webhook_url's, else web_host
+    link_ttl_s: float = Field(7 * 86_400.0, gt=0)  # a download link for a video too big for Telegram works this long
+
+    @property
+    def upload_limit_bytes(self) -> int:
+        return int(self.upload_limit_mb * 1024 * 1024)
 
 
 class KieSettings(Section):

@@ -59,6 +59,10 @@ TEXTS = {
 
     # the video
     "video.caption": "🎬 “{info}”\n{balance} cr. left.",
+    "video.link": (
+        "The video is {size_mb} MB, more than Telegram lets a bot send, so here is a link to download it "
+        "(it works for {days} days; /history gives a new one):\n{url}"
+    ),
 
     # failures (what happened and what to do; the credit is always back)
     "failure.content_policy": (
@@ -169,6 +173,18 @@ TEXTS = {
     "format.3x4": "3:4 marketplace card (Wildberries, Ozon)",
     "format.4x5": "4:5 feed post",
     "format.16x9": "16:9 horizontal",
+    "preset.reels": "Reels / Shorts / TikTok",
+    "preset.wildberries": "Wildberries card",
+    "preset.ozon": "Ozon card (plays muted)",
+    "preset.feed": "feed post",
+    "preset.square": "square",
+    "preset.youtube": "YouTube, websites",
+    "preset.short.reels": "Reels",
+    "preset.short.wildberries": "WB",
+    "preset.short.ozon": "Ozon",
+    "preset.short.feed": "Feed",
+    "preset.short.square": "Square",
+    "preset.short.youtube": "YouTube",
     "tier.fast": "Fast",
     "tier.quality": "Quality",
     "button.options": "⚙️ Options: {format} · {tier} · {price} cr.",
@@ -176,11 +192,12 @@ TEXTS = {
     "options.tier": "{tier} · {price} cr.",
     "options.title": (
         "<b>Options</b> — what your next videos are made in:\n"
-        "📐 Format: {format}\n"
+        "📐 Made for: {format}\n"
         "✨ Quality: {tier} — {price} cr. per video\n\n"
-        "9:16 suits Reels, Shorts and TikTok; 3:4 is a Wildberries or Ozon product card; 4:5 a feed post; "
-        "1:1 a square; 16:9 suits YouTube and websites. Every video comes in exactly that format, "
-        "ready to upload: 3:4, 4:5 and 1:1 are cut from a vertical film with the product kept in the middle.\n"
+        "Pick where the video goes, and it comes in exactly that format and size, ready to upload: "
+        "3:4 for a Wildberries or Ozon product card (the Ozon one reads without sound: the catalogue plays it muted), "
+        "9:16 for Reels, Shorts and TikTok, 4:5 for a feed post, 1:1 square, 16:9 for YouTube and websites. "
+        "3:4, 4:5 and 1:1 are cut from a vertical film with the product kept in the middle.\n"
         "A higher quality tier uses a better video model and costs more. The price is taken when a video starts."
     ),
     "options.saved": "Saved. Your next videos: {format} · {tier} — {price} cr. each.",
@@ -195,6 +212,12 @@ TEXTS = {
     "button.format": "📐 Another format or quality",
     "button.report": "⚠️ Report a problem",
     "button.start": "▶️ Start: {format}, {tier} — {price} cr.",
+    "button.start_free": "▶️ Make it {format} — free",
+    "regenerate.title_free": (
+        "A new video of “{info}”: pick the format and quality, then press Start.\nNow: {made_in}\n"
+        "Free: this format is cut from the video you have — the same film, no new generation. "
+        "A new quality tier, or 16:9 from a vertical film, is a new video at its price."
+    ),
     "regenerate.title": "A new video of “{info}”: pick the format and quality, then press Start.\nNow: {made_in}",
     "regenerate.ask_info": (
         "Send the new description for this photo in one line. The video will be made in {format} · {tier} "

@@ -59,6 +59,10 @@ TEXTS = {
 
     # the video
     "video.caption": "🎬 «{info}»\nОсталось {balance} кр.",
+    "video.link": (
+        "Видео весит {size_mb} МБ — больше, чем Telegram разрешает отправить боту, поэтому вот ссылка для скачивания "
+        "(работает {days} дн.; в /history — новая):\n{url}"
+    ),
 
     # failures (what happened and what to do; the credit is always back)
     "failure.content_policy": (
@@ -169,6 +173,18 @@ TEXTS = {
     "format.3x4": "3:4 карточка маркетплейса (Wildberries, Ozon)",
     "format.4x5": "4:5 пост в ленту",
     "format.16x9": "16:9 горизонтальное",
+    "preset.reels": "Reels / Shorts / TikTok",
+    "preset.wildberries": "карточка Wildberries",
+    "preset.ozon": "карточка Ozon (без звука)",
+    "preset.feed": "пост в ленту",
+    "preset.square": "квадрат",
+    "preset.youtube": "YouTube, сайты",
+    "preset.short.reels": "Reels",
+    "preset.short.wildberries": "WB",
+    "preset.short.ozon": "Ozon",
+    "preset.short.feed": "Лента",
+    "preset.short.square": "Квадрат",
+    "preset.short.youtube": "YouTube",
     "tier.fast": "Быстрое",
     "tier.quality": "Качественное",
     "button.options": "⚙️ Настройки: {format} · {tier} · {price} кр.",
@@ -176,10 +192,11 @@ TEXTS = {
     "options.tier": "{tier} · {price} кр.",
     "options.title": (
         "<b>Настройки</b> — в чём будут ваши следующие видео:\n"
-        "📐 Формат: {format}\n"
+        "📐 Для: {format}\n"
         "✨ Качество: {tier} — {price} кр. за видео\n\n"
-        "9:16 — для Reels, Shorts и TikTok; 3:4 — карточка товара Wildberries или Ozon; 4:5 — пост в ленту; "
-        "1:1 — квадрат; 16:9 — для YouTube и сайтов. Видео приходит ровно в этом формате, готовым к загрузке: "
+        "Выберите, куда пойдёт видео, — оно придёт ровно в этом формате и размере, готовым к загрузке: "
+        "3:4 — карточка товара Wildberries или Ozon (для Ozon — понятное без звука: в каталоге видео играет "
+        "без звука), 9:16 — Reels, Shorts и TikTok, 4:5 — пост в ленту, 1:1 — квадрат, 16:9 — YouTube и сайты. "
         "3:4, 4:5 и 1:1 вырезаются из вертикальной съёмки, товар остаётся в центре.\n"
         "Чем выше качество, тем лучше видеомодель и дороже видео. Кредиты списываются при запуске видео."
     ),
@@ -195,6 +212,12 @@ TEXTS = {
     "button.format": "📐 Другой формат или качество",
     "button.report": "⚠️ Сообщить о проблеме",
     "button.start": "▶️ Запустить: {format}, {tier} — {price} кр.",
+    "button.start_free": "▶️ Сделать {format} — бесплатно",
+    "regenerate.title_free": (
+        "Новое видео для «{info}»: выберите формат и качество и нажмите «Запустить».\nСейчас: {made_in}\n"
+        "Бесплатно: этот формат вырезается из уже готового видео — та же съёмка, без новой генерации. "
+        "Другое качество или 16:9 из вертикальной съёмки — новое видео по его цене."
+    ),
     "regenerate.title": "Новое видео для «{info}»: выберите формат и качество и нажмите «Запустить».\nСейчас: {made_in}",
     "regenerate.ask_info": (
         "Пришлите новое описание для этого фото одной строкой. Видео будет в формате {format} · {tier} "

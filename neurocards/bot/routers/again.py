@@ -17,9 +17,11 @@ from ...context import Context
 from ...jobs import TooManyJobsInFlight, formats
 from ...jobs.status import info_label
 from ...keyboards import JobAction, JobActionKind, again_keyboard, packs_keyboard
+from ...media import links
 from ...models import JobStatus, User
 from ...money import credits, pending
 from ...money.credits import InsufficientCredits
+from ...settings import Settings
 from ...texts import text
 from ..flow import JOB_IDS, start_generation
 from ..job_buttons import own_job, photo_available
@@ -69,19 +71,26 @@ async def generate_again(query: CallbackQuery, callback_data: JobAction, context
 
 @router.callback_query(JobAction.filter(F.action == JobActionKind.RESEND))
 async def send_again(query: CallbackQuery, callback_data: JobAction, bot: Bot, seller: User, lang: str,
-                     callback_answer: CallbackAnswer) -> None:
+                     settings: Settings, callback_answer: CallbackAnswer) -> None:
     job = await own_job(query, callback_data.job_id, seller, lang, callback_answer)
     if job is None:
         return
-    if job.status != JobStatus.DONE or not (job.video_file_id or Path(job.video_path).is_file()):
+    kept = job.finished_path if job.finished_path and Path(job.finished_path).is_file() else job.video_path
+    link = job.delivered_as == "link"
+    if job.status != JobStatus.DONE or not (link or job.video_file_id or (kept and Path(kept).is_file())):
         callback_answer.text = text(lang, "callback.unknown")
         return
     callback_answer.text = text(lang, "callback.resent")
     balance = await asyncio.to_thread(credits.balance_of, seller.id)
-    await bot.send_video(
-        query.message.chat.id,
-        video=job.video_file_id or FSInputFile(job.video_path, filename="video.mp4"),
-        caption=text(lang, "video.caption", info=info_label(job), balance=balance),
-        reply_markup=again_keyboard(lang, job.id),
-        supports_streaming=True,
-    )
+    caption = text(lang, "video.caption", info=info_label(job), balance=balance)
+    keyboard = again_keyboard(lang, job.id)
+    if link:  # too big for Telegram: a new link
+        shown = links.link_text(settings, job, job.finished_bytes)
+        await bot.send_message(query.message.chat.id, caption + "\n\n" + shown, reply_markup=keyboard)
+        return
+    file = job.video_file_id or FSInputFile(kept, filename="video.mp4")
+    if job.delivered_as == "document":
+        await bot.send_document(query.message.chat.id, document=file, caption=caption, reply_markup=keyboard)
+        return
+    await bot.send_video(query.message.chat.id, video=file, caption=caption, reply_markup=keyboard,
+                         supports_streaming=True)

@@ -1,5 +1,6 @@
-""""Options" (/options, and the button under /start): the format and quality tier
-the seller's videos are made in, remembered per seller (issue 14).
+""""Options" (/options, and the button under /start): the preset (a format and
+what it is for: a Wildberries or Ozon card, Reels, ...) and quality tier the
+seller's videos are made in, remembered per seller (issues 14 and 20).
 
 The one-step flow stays as it was — a photo with a caption starts a video at
 once — in whatever the seller last picked here (the defaults until then).  The
@@ -27,15 +28,19 @@ from ...texts import text
 router = Router(name="options")
 
 
-def panel_text(lang: str, choice: Choice, key: str = "options.title") -> str:
-    return text(lang, key, format=formats.format_label(lang, choice.aspect_ratio),
+def panel_text(lang: str, settings: Settings, choice: Choice, key: str = "options.title") -> str:
+    return text(lang, key, format=formats.preset_label(lang, formats.find_preset(settings, choice.preset)),
                 tier=html.unescape(formats.tier_label(lang, choice.tier.name)), price=choice.price)
+
+
+def _keyboard(lang: str, settings: Settings, choice: Choice):
+    return options_keyboard(lang, formats.tiers(settings), formats.presets(settings), choice)
 
 
 @router.message(Command("options"))
 async def show_options(message: Message, seller: User, lang: str, settings: Settings) -> None:
     choice = formats.seller_choice(settings, seller)
-    await message.answer(panel_text(lang, choice), reply_markup=options_keyboard(lang, formats.tiers(settings), choice))
+    await message.answer(panel_text(lang, settings, choice), reply_markup=_keyboard(lang, settings, choice))
 
 
 @router.callback_query(ShowOptions.filter())
@@ -46,16 +51,15 @@ async def show_options_button(query: CallbackQuery, seller: User, lang: str, set
 @router.callback_query(PickOption.filter())
 async def pick_option(query: CallbackQuery, callback_data: PickOption, seller: User, lang: str, settings: Settings,
                       callback_answer: CallbackAnswer) -> None:
-    tier, ratio = formats.find_tier(settings, callback_data.tier), formats.ratio_of_code(callback_data.ratio)
-    if tier is None or ratio is None:  # a tier no longer on offer, or forged data
+    tier, preset = formats.find_tier(settings, callback_data.tier), formats.find_preset(settings, callback_data.preset)
+    if tier is None or preset is None:  # a tier or preset no longer on offer, or forged data
         callback_answer.text = text(lang, "callback.unknown")
         return
-    await asyncio.to_thread(users.remember_choice, seller.id, tier.name, ratio)
-    choice = Choice(tier, ratio)
-    await query.message.edit_text(panel_text(lang, choice),
-                                  reply_markup=options_keyboard(lang, formats.tiers(settings), choice))
+    await asyncio.to_thread(users.remember_choice, seller.id, tier.name, preset.aspect_ratio, preset.name)
+    choice = Choice(tier, preset.aspect_ratio, preset.name)
+    await query.message.edit_text(panel_text(lang, settings, choice), reply_markup=_keyboard(lang, settings, choice))
 
 
 @router.callback_query(OptionsDone.filter())
 async def close_options(query: CallbackQuery, seller: User, lang: str, settings: Settings) -> None:
-    await query.message.edit_text(panel_text(lang, formats.seller_choice(settings, seller), "options.saved"))
+    await query.message.edit_text(panel_text(lang, settings, formats.seller_choice(settings, seller), "options.saved"))

@@ -3,8 +3,11 @@ description (asked for), or in another format or tier (a panel to pick them,
 then "Start" at the price it shows).  "Again as it is" is ``routers.again``.
 
 Each is a new job with its own debit and the delivered one as its parent.  The
-price on the "Start" button travels in its data and must still be the tier's
-price when pressed: a changed price is shown, never charged.
+price on the "Start" button travels in its data and must still be the price
+when pressed: a changed price is shown, never charged.  Another format or preset
+of the same tier, filmed the same way (3:4, 4:5 and 1:1 are all cut from the
+9:16 film), is cut from the delivered video's clip: free, no new KIE task
+(issue 20).
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from ...jobs import TooManyJobsInFlight, formats
 from ...jobs.formats import Choice
 from ...jobs.status import info_label
 from ...keyboards import JobAction, JobActionKind, Regenerate, RegeneratePick, buy_keyboard, regenerate_keyboard
-from ...models import Job, User
+from ...models import Job, JobStatus, User
 from ...money.credits import InsufficientCredits
 from ...settings import Settings
 from ...texts import text
@@ -49,9 +52,24 @@ class NewDescription(StatesGroup):
     product_info = State()
 
 
-def _panel_text(lang: str, job: Job, choice: Choice) -> str:
-    made_in = html.unescape(formats.made_in_label(lang, choice.tier.name, choice.aspect_ratio, choice.price))
-    return text(lang, "regenerate.title", info=info_label(job), made_in=made_in)
+def _refinish(job: Job, choice: Choice) -> bool:
+    """True when ``choice`` is cut from ``job``'s clip, free: a delivered video
+    whose clip is still here or at KIE."""
+    return (job.status == JobStatus.DONE and bool(job.video_path or job.result_url)
+            and formats.refinishes(job, choice))
+
+
+def _price(job: Job, choice: Choice) -> int:
+    return 0 if _refinish(job, choice) else choice.price
+
+
+def _panel(lang: str, settings: Settings, job: Job, choice: Choice) -> tuple[str, object]:
+    """The panel's text and keyboard for ``choice``."""
+    price = _price(job, choice)
+    made_in = html.unescape(formats.choice_label(lang, settings, choice, price))
+    key = "regenerate.title_free" if price == 0 and choice.price else "regenerate.title"
+    keyboard = regenerate_keyboard(lang, job.id, formats.tiers(settings), formats.presets(settings), choice, price)
+    return text(lang, key, info=info_label(job), made_in=made_in), keyboard
 
 
 @router.callback_query(JobAction.filter(F.action == JobActionKind.FORMAT))
@@ -60,27 +78,26 @@ async def show_panel(query: CallbackQuery, callback_data: JobAction, seller: Use
     job = await own_job(query, callback_data.job_id, seller, lang, callback_answer)
     if job is None:
         return
-    choice = formats.job_choice(settings, job)
-    await query.message.answer(_panel_text(lang, job, choice),
-                               reply_markup=regenerate_keyboard(lang, job.id, formats.tiers(settings), choice))
+    shown, keyboard = _panel(lang, settings, job, formats.job_choice(settings, job))
+    await query.message.answer(shown, reply_markup=keyboard)
 
 
 @router.callback_query(RegeneratePick.filter())
 async def pick(query: CallbackQuery, callback_data: RegeneratePick, seller: User, lang: str, settings: Settings,
                callback_answer: CallbackAnswer) -> None:
     job = await own_job(query, callback_data.job_id, seller, lang, callback_answer)
-    choice = _choice(settings, callback_data.tier, callback_data.ratio)
+    choice = _choice(settings, callback_data.tier, callback_data.preset)
     if job is None or choice is None:
         callback_answer.text = callback_answer.text or text(lang, "callback.unknown")
         return
-    await query.message.edit_text(_panel_text(lang, job, choice),
-                                  reply_markup=regenerate_keyboard(lang, job.id, formats.tiers(settings), choice))
+    shown, keyboard = _panel(lang, settings, job, choice)
+    await query.message.edit_text(shown, reply_markup=keyboard)
 
 
-def _choice(settings: Settings, tier: str, ratio_code: str) -> Choice | None:
-    """The choice a button names, if that tier and format are on offer."""
-    found, ratio = formats.find_tier(settings, tier), formats.ratio_of_code(ratio_code)
-    return Choice(found, ratio) if found is not None and ratio is not None else None
+def _choice(settings: Settings, tier: str, preset: str) -> Choice | None:
+    """The choice a button names, if that tier and preset are on offer."""
+    found, named = formats.find_tier(settings, tier), formats.find_preset(settings, preset)
+    return Choice(found, named.aspect_ratio, named.name) if found is not None and named is not None else None
 
 
 @router.callback_query(Regenerate.filter())
@@ -88,25 +105,26 @@ async def start_again(query: CallbackQuery, callback_data: Regenerate, context: 
                       lang: str, redis: Redis, metrics: BotMetrics, callback_answer: CallbackAnswer) -> None:
     settings = context.settings
     parent = await own_job(query, callback_data.job_id, seller, lang, callback_answer)
-    choice = _choice(settings, callback_data.tier, callback_data.ratio)
+    choice = _choice(settings, callback_data.tier, callback_data.preset)
     if parent is None or choice is None:
         callback_answer.text = callback_answer.text or text(lang, "callback.unknown")
         return
-    if choice.price != callback_data.price:  # the price shown is the price debited, or nothing is
-        callback_answer.text = text(lang, "regenerate.price_changed", price=choice.price)
+    price, refinish = _price(parent, choice), _refinish(parent, choice)
+    if price != callback_data.price:  # the price shown is the price debited, or nothing is
+        callback_answer.text = text(lang, "regenerate.price_changed", price=price)
         callback_answer.show_alert = True
-        keyboard = regenerate_keyboard(lang, parent.id, formats.tiers(settings), choice)
-        await query.message.edit_text(_panel_text(lang, parent, choice), reply_markup=keyboard)
+        shown, keyboard = _panel(lang, settings, parent, choice)
+        await query.message.edit_text(shown, reply_markup=keyboard)
         return
-    if not photo_available(parent):
+    if not refinish and not photo_available(parent):
         callback_answer.text, callback_answer.show_alert = text(lang, "callback.no_photo"), True
         return
-    tap_key = f"neurocards:regenerate:{seller.id}:{parent.id}:{choice.tier.name}:{callback_data.ratio}"
+    tap_key = f"neurocards:regenerate:{seller.id}:{parent.id}:{choice.tier.name}:{choice.preset}"
     if not await redis.set(tap_key, query.id, nx=True, ex=DOUBLE_TAP_WINDOW_S):
         callback_answer.text = text(lang, "callback.already")
         return
     started = await _start(query.message, context, bot, seller, lang, metrics, parent, parent.product_info, choice,
-                           job_id=uuid.uuid5(JOB_IDS, f"regenerate:{query.id}"))
+                           job_id=uuid.uuid5(JOB_IDS, f"regenerate:{query.id}"), refinish=refinish)
     if not started:
         await redis.delete(tap_key)
         return
@@ -125,7 +143,8 @@ async def ask_description(query: CallbackQuery, callback_data: JobAction, seller
     choice = formats.job_choice(settings, job)
     await state.set_state(NewDescription.product_info)
     await state.update_data(job_id=str(job.id), price=choice.price)
-    await query.message.answer(text(lang, "regenerate.ask_info", format=formats.format_label(lang, choice.aspect_ratio),
+    shown = formats.preset_label(lang, formats.find_preset(settings, choice.preset))
+    await query.message.answer(text(lang, "regenerate.ask_info", format=shown,
                                     tier=formats.tier_label(lang, choice.tier.name), price=choice.price))
 
 
@@ -158,11 +177,11 @@ async def take_description(message: Message, context: Context, bot: Bot, seller:
 
 
 async def _start(message: Message, context: Context, bot: Bot, seller: User, lang: str, metrics: BotMetrics,
-                 parent: Job, info: str, choice: Choice, *, job_id: uuid.UUID) -> bool:
+                 parent: Job, info: str, choice: Choice, *, job_id: uuid.UUID, refinish: bool = False) -> bool:
     """Start the new job; False (and the seller told why) when it could not start."""
     try:
         await start_generation(context, bot, seller, message.chat.id, info, parent=parent, job_id=job_id,
-                               on_debit=metrics.debited, choice=choice)
+                               on_debit=metrics.debited, choice=choice, refinish=refinish)
     except InsufficientCredits:
         await message.answer(await no_credits_text(context.settings, lang, seller.id, choice.price),
                              reply_markup=buy_keyboard(lang))
