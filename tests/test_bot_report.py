@@ -91,7 +91,7 @@ def test_a_report_reaches_the_operators_and_a_refund_goes_back_once(bot, admin):
     job = Job.get_by_id(job.id)
     photo, clip = card(admin, row, job)
     assert photo["caption"] == shown("en", "ops.card", report=row.id, user=chat.id, job=job.id,
-                                     made_in=html.unescape(text("en", "made_in", format="9:16 vertical", tier="Fast",
+                                     made_in=html.unescape(text("en", "made_in", format="9:16 Reels / Shorts / TikTok", tier="Fast",
                                                                 price=1)),
                                      reason="🌫 Bad quality", comment="", info="Ceramic mug <350 ml>")
     assert photo["photo"]["file_id"] and bot.tg.file_bytes(photo["photo"]["file_id"]) == bot.tg.file_bytes(
