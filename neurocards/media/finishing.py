@@ -75,9 +75,8 @@ def frame(source: Probe, aspect_ratio: str, max_width: int, fit: str = "crop") -
     if fit == "pad":
         scale = f"scale={width}:{height}:force_original_aspect_ratio=decrease:force_divisible_by=2"
         vf = f"{scale},pad={width}:{height}:(ow-iw)/2:(oh-ih)/2:color=white"
-    else:
-        scale = f"scale={width}:{height}:force_original_aspect_ratio=increase"
-        vf = f"{scale},crop={width}:{height}"
+    else:  # cut first, then scale: fewer pixels through the scaler (bench/finish.py: ~5% less CPU)
+        vf = f"crop='min(iw,ih*{a}/{b})':'min(ih,iw*{b}/{a})',scale={width}:{height}"
     return Frame(width, height, f"{vf},setsar=1")
 
 
