@@ -92,11 +92,14 @@ def cmd_stats(settings, args) -> int:
         print(f"jobs: {report['jobs']['total']} ({jobs})")
         print(
             f"credits: debited {c['debited']}, refunded {c['refunded']}, granted {c['granted']}, "
-            f"purchased {c['purchased']}, outstanding {c['outstanding']}"
+            f"purchased {c['purchased']}, promo {c['promo']}, outstanding {c['outstanding']}"
         )
         p = report["purchases"]
         print(f"purchases: {p['count']} ({p['stars']} Stars for {p['credits']} credits; "
               f"refunded {p['refunded']}, unmatched {p['unmatched']})")
+        for promo in report["promo_codes"]:
+            print(f"promo code {promo['code']}: {promo['credits']} cr., {promo['uses']}/{promo['max_uses']} used, "
+                  f"until {promo['expires_at']}")
         use = report["storage"]
         print(f"storage on this host ({use['dir']}): photos {use['photos']['files']} files "
               f"{use['photos']['bytes'] / 1e6:.1f} MB, videos {use['videos']['files']} files "

@@ -71,6 +71,7 @@ class LedgerKind(enum.StrEnum):
     REFUND = "refund"
     REFUND_REVERSAL = "refund_reversal"  # a failed job's video reached the seller after all: its refund taken back
     GOODWILL_REFUND = "goodwill_refund"  # an operator gave back a delivered job's price ("Report a problem")
+    PROMO = "promo"  # a promo code redeemed: once per seller per code, within its uses and expiry
 
 
 class PaymentStatus(enum.StrEnum):
@@ -328,6 +329,27 @@ class Broadcast(BaseModel):
 
 MODELS = (*MODELS, Report, Broadcast)
 __all__ += ["ReportReason", "ReportStatus", "Report", "BroadcastStatus", "Broadcast"]
+
+
+class PromoCode(BaseModel):
+    """Credits an operator gives away under a code (/promo new): each seller
+    redeems it once, at most ``max_uses`` sellers in all, until ``expires_at``
+    (:mod:`neurocards.money.promos`).  ``uses`` moves only with its ledger row."""
+
+    code = CharField(max_length=32, primary_key=True)  # upper case: codes are typed case-insensitively
+    credits = IntegerField()
+    max_uses = IntegerField()
+    uses = IntegerField(default=0)
+    expires_at = DateTimeField()
+    created_by = BigIntegerField()  # the operator
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "promo_codes"
+
+
+MODELS = (*MODELS, PromoCode)
+__all__ += ["PromoCode"]
 
 
 def stage_stamps(job: Job) -> list[tuple[JobStatus, dt.datetime]]:

@@ -1,4 +1,4 @@
-"""Counts for the operator: sellers, jobs by status, credits moved, Stars purchases."""
+"""Counts for the operator: sellers, jobs by status, credits moved, Stars purchases, promo codes."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import datetime as dt
 from peewee import fn
 
 from .models import (Broadcast, BroadcastStatus, Job, JobStatus, LedgerEntry, LedgerKind, Payment, PaymentStatus,
-                     Report, ReportStatus, User)
+                     PromoCode, Report, ReportStatus, User, utcnow)
 from .texts import one_line
 
 __all__ = ["stats"]
@@ -36,6 +36,7 @@ def stats(since: dt.datetime | None = None) -> dict:
             "refunded": moved.get(LedgerKind.REFUND, 0),
             "granted": moved.get(LedgerKind.WELCOME, 0) + moved.get(LedgerKind.GRANT, 0),
             "purchased": moved.get(LedgerKind.PURCHASE, 0),
+            "promo": moved.get(LedgerKind.PROMO, 0),
             "outstanding": int(User.select(fn.COALESCE(fn.SUM(User.balance), 0)).scalar() or 0),
         },
         "purchases": {
@@ -44,8 +45,17 @@ def stats(since: dt.datetime | None = None) -> dict:
             "credits": sum(int(row.credits or 0) for row in purchases.values()),
             **{str(status): getattr(purchases.get(status), "n", 0) for status in PaymentStatus},
         },
+        "promo_codes": [{"code": p.code, "credits": p.credits, "uses": p.uses, "max_uses": p.max_uses,
+                         "expires_at": p.expires_at.isoformat(timespec="seconds")} for p in promo_codes(since)],
         "operator_actions": operator_actions(),
     }
+
+
+def promo_codes(since: dt.datetime | None = None) -> list[PromoCode]:
+    """Codes still open, and those made since ``since``: what each gave."""
+    query = PromoCode.select().order_by(PromoCode.created_at.desc())
+    open_now = PromoCode.expires_at > utcnow()
+    return list(query.where(open_now | (PromoCode.created_at >= since) if since is not None else open_now))
 
 
 #: How many of the latest operator actions ``stats`` lists.

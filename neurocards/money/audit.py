@@ -15,6 +15,9 @@
   payment took back exactly what it bought (a paid one nothing); every void of
   a take-back (Telegram refused the refund) has its take-back, of the same size.
 
+- every promo code's uses are its redemptions in the ledger (one per seller,
+  each of the code's credits), never more than its ``max_uses``.
+
 ``checked`` also counts the payments the reconciler recovered: charges
 Telegram took whose update was never recorded, credited from its own list.
 """
@@ -23,7 +26,18 @@ from __future__ import annotations
 
 from peewee import JOIN, fn
 
-from ..models import Job, JobStatus, LedgerEntry, LedgerKind, Payment, PaymentStatus, Report, ReportStatus, User
+from ..models import (
+    Job,
+    JobStatus,
+    LedgerEntry,
+    LedgerKind,
+    Payment,
+    PaymentStatus,
+    PromoCode,
+    Report,
+    ReportStatus,
+    User,
+)
 from .payments import TAKE_BACK_PREFIX, VOID_PREFIX
 
 __all__ = ["audit"]
@@ -37,11 +51,13 @@ def audit() -> dict:
     problems += _debit_problems()
     problems += _payment_problems()
     problems += _goodwill_problems()
+    problems += _promo_problems()
     return {
         "ok": not problems,
         "checked": {"users": User.select().count(), "jobs": Job.select().count(),
                     "payments": Payment.select().count(),
-                    "payments_recovered": Payment.select().where(Payment.recovered_at.is_null(False)).count()},
+                    "payments_recovered": Payment.select().where(Payment.recovered_at.is_null(False)).count(),
+                    "promo_redemptions": LedgerEntry.select().where(LedgerEntry.kind == LedgerKind.PROMO).count()},
         "problems": problems,
     }
 
@@ -171,4 +187,28 @@ def _goodwill_problems() -> list[dict]:
         debit = LedgerEntry.get_or_none(LedgerEntry.key == f"debit:{report.rerun_job_id}")
         if report.rerun_job_id is None or debit is None or debit.amount != 0:
             problems.append({"problem": "rerun_not_free", "report": report.id, "job": str(report.rerun_job_id)})
+    return problems
+
+
+def _promo_problems() -> list[dict]:
+    """Each code's uses against its redemptions in the ledger (``promo:<code>:<seller>``)."""
+    problems = []
+    redemptions: dict[str, list[LedgerEntry]] = {}
+    for entry in LedgerEntry.select().where(LedgerEntry.kind == LedgerKind.PROMO):
+        _, code, _seller = entry.key.split(":", 2)
+        redemptions.setdefault(code, []).append(entry)
+    promos = {promo.code: promo for promo in PromoCode.select()}
+    for code in redemptions.keys() - promos.keys():
+        problems.append({"problem": "promo_without_code", "code": code, "redemptions": len(redemptions[code])})
+    for code, promo in promos.items():
+        entries = redemptions.get(code, [])
+        if len(entries) != promo.uses:
+            problems.append({"problem": "promo_uses_mismatch", "code": code, "uses": promo.uses,
+                             "redemptions": len(entries)})
+        if len(entries) > promo.max_uses:
+            problems.append({"problem": "promo_over_limit", "code": code, "max_uses": promo.max_uses,
+                             "redemptions": len(entries)})
+        wrong = [entry.user_id for entry in entries if entry.amount != promo.credits]
+        if wrong:
+            problems.append({"problem": "promo_amount_mismatch", "code": code, "users": wrong})
     return problems

@@ -6,7 +6,7 @@ from pydantic import Field
 
 from .base import Section
 
-__all__ = ["Pack", "CreditsSettings"]
+__all__ = ["Pack", "PromoSettings", "CreditsSettings"]
 
 
 class Pack(Section):
@@ -14,6 +14,14 @@ class Pack(Section):
 
     credits: int = Field(ge=1)
     stars: int = Field(ge=1, le=100_000)
+
+
+class PromoSettings(Section):
+    """Bounds on the promo codes operators make (/promo new): what one code may give."""
+
+    max_credits: int = Field(100, ge=1)  # per seller who redeems it
+    max_uses: int = Field(100_000, ge=1)  # sellers in all
+    max_days: int = Field(365, ge=1)  # how far ahead it may expire
 
 
 class CreditsSettings(Section):
@@ -25,6 +33,7 @@ class CreditsSettings(Section):
     reconcile_period_s: float = Field(900.0, gt=0)  # payments checked against Telegram's Star transactions
     payment_wait_s: float = Field(300.0, ge=0)  # a payment's update waits this long for a database outage to end
     recover_after_s: float = Field(60.0, ge=0)  # ... then the reconciler credits a charge this old from Telegram's list
+    promo: PromoSettings = PromoSettings()
 
     def pack(self, credits: int, stars: int) -> Pack | None:
         """The pack selling ``credits`` for ``stars``, if it is on sale."""

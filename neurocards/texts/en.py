@@ -137,8 +137,17 @@ TEXTS = {
     "command.lang": "Language",
     "command.cancel": "Cancel",
     "command.buy": "Buy credits",
+    "command.promo": "Promo code",
     "command.paysupport": "Payment support",
     "command.terms": "Terms",
+
+    # promo codes (/promo CODE)
+    "promo.usage": "Send your promo code like this: /promo SPRING",
+    "promo.redeemed": "🎁 Promo code {code}: +{credits} cr. Your balance: {balance} cr.",
+    "promo.unknown": "There is no promo code {code}. Check the spelling (letters and digits, no spaces) and send it again: /promo CODE",
+    "promo.already": "You have already used the promo code {code}: each code works once per account.",
+    "promo.expired": "The promo code {code} has expired. Watch our channel for new ones, or top up with /buy.",
+    "promo.used_up": "The promo code {code} has been used by as many people as it could. Top up with /buy, or wait for the next code.",
 
     # a handler failed unexpectedly
     "error.internal": "Something went wrong on our side. Please try again in a minute; if it keeps happening, write to {support}.",

@@ -137,8 +137,17 @@ TEXTS = {
     "command.lang": "Язык",
     "command.cancel": "Отменить",
     "command.buy": "Купить кредиты",
+    "command.promo": "Промокод",
     "command.paysupport": "Поддержка по оплате",
     "command.terms": "Условия",
+
+    # promo codes (/promo CODE)
+    "promo.usage": "Пришлите промокод так: /promo SPRING",
+    "promo.redeemed": "🎁 Промокод {code}: +{credits} кр. Ваш баланс: {balance} кр.",
+    "promo.unknown": "Промокода {code} нет. Проверьте написание (буквы и цифры, без пробелов) и пришлите ещё раз: /promo КОД",
+    "promo.already": "Вы уже использовали промокод {code}: каждый код действует один раз на аккаунт.",
+    "promo.expired": "Срок промокода {code} истёк. Следите за новыми кодами в нашем канале или пополните баланс: /buy.",
+    "promo.used_up": "Промокод {code} уже использовали все, кому он был доступен. Пополните баланс: /buy — или дождитесь следующего кода.",
 
     # a handler failed unexpectedly
     "error.internal": "У нас что-то сломалось. Попробуйте ещё раз через минуту; если не пройдёт — напишите {support}.",

@@ -1,6 +1,7 @@
 """Operator commands, for ``telegram.admin_ids`` only (the :class:`IsAdmin`
-filter): /stats, /grant, /job, /refund.  Anyone else falls through to the
-unknown-command answer."""
+filter): /stats, /grant, /job, /refund, /promo new and /promo list.  Anyone
+else falls through to the unknown-command answer (and ``/promo`` to a seller's
+redemption)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import datetime as dt
 import html
 import uuid
 
-from aiogram import Bot, Router
+from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
@@ -17,8 +18,9 @@ from redis.asyncio import Redis
 
 from ... import jobs
 from ...models import ACTIVE_STATUSES, PaymentStatus, User, utcnow
-from ...money import credits, payments
+from ...money import credits, payments, promos
 from ...queues import read_depths_async
+from ...settings import Settings
 from ...stats import stats
 from ..filters import IsAdmin
 
@@ -64,6 +66,62 @@ def _grant(user_id: int, amount: int, admin_id: int, why: str) -> str:
     except credits.InsufficientCredits as exc:
         return f"Refused: seller {user_id} has only {exc.balance} credits."
     return f"Granted {amount:+d} to {user_id}; balance now {credits.balance_of(user_id)}."
+
+
+PROMO_USAGE = ("Usage: /promo new &lt;CODE&gt; &lt;credits&gt; &lt;uses&gt; &lt;days or YYYY-MM-DD&gt;, "
+               "e.g. /promo new SPRING 3 500 30; /promo list")
+
+PROMO_REFUSED = {
+    "bad_code": "Refused: a code is 3-32 letters, digits, - or _.",
+    "bad_credits": "Refused: credits per seller must be 1-{limit}.",
+    "bad_uses": "Refused: uses must be 1-{limit}.",
+    "bad_expiry": "Refused: the expiry must be in the future and at most {limit} days ahead.",
+    "exists": "Refused: that code exists already.",
+}
+
+
+@router.message(Command("promo", magic=F.args.regexp(r"^\s*(new|list)\b")))
+async def promo_admin(message: Message, command: CommandObject, settings: Settings) -> None:
+    words = command.args.split()
+    if words[0] == "list":
+        await message.answer(await asyncio.to_thread(_promo_list))
+        return
+    if len(words) != 5 or not all(word.lstrip("-").isdigit() for word in words[2:4]):
+        await message.answer(PROMO_USAGE)
+        return
+    expires_at = _expiry(words[4])
+    if expires_at is None:
+        await message.answer(PROMO_USAGE)
+        return
+    limits = settings.credits.promo
+    try:
+        promo = await asyncio.to_thread(promos.create, words[1], int(words[2]), int(words[3]), expires_at,
+                                        message.from_user.id, limits)
+    except promos.PromoRefused as refused:
+        await message.answer(PROMO_REFUSED[refused.reason].format(**refused.details))
+        return
+    await message.answer(f"Promo code <code>{html.escape(promo.code)}</code>: {promo.credits} cr. each, "
+                         f"{promo.max_uses} uses, until {_when(promo.expires_at)}. "
+                         f"Sellers redeem it with /promo {html.escape(promo.code)}")
+
+
+def _expiry(word: str) -> dt.datetime | None:
+    """``30``: in 30 days; ``2026-12-31``: the end of that day (UTC); else None."""
+    if word.isdigit() and len(word) <= 5:
+        return utcnow() + dt.timedelta(days=int(word))
+    try:
+        day = dt.date.fromisoformat(word)
+    except ValueError:
+        return None
+    return dt.datetime.combine(day, dt.time.max)
+
+
+def _promo_list() -> str:
+    rows = promos.codes()
+    if not rows:
+        return "No promo codes yet. " + PROMO_USAGE
+    return "\n".join(f"<code>{html.escape(p.code)}</code>: {p.credits} cr., {p.uses}/{p.max_uses} used, "
+                     f"until {_when(p.expires_at)}" for p in rows)
 
 
 @router.message(Command("job"))
