@@ -53,9 +53,10 @@ def stats(since: dt.datetime | None = None) -> dict:
 
 def promo_codes(since: dt.datetime | None = None) -> list[PromoCode]:
     """Codes still open, and those made since ``since``: what each gave."""
-    query = PromoCode.select().order_by(PromoCode.created_at.desc())
-    open_now = PromoCode.expires_at > utcnow()
-    return list(query.where(open_now | (PromoCode.created_at >= since) if since is not None else open_now))
+    shown = PromoCode.expires_at > utcnow()
+    if since is not None:
+        shown |= PromoCode.created_at >= since
+    return list(PromoCode.select().where(shown).order_by(PromoCode.created_at.desc()))
 
 
 #: How many of the latest operator actions ``stats`` lists.

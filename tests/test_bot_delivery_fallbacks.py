@@ -14,7 +14,6 @@ import httpx
 import pytest
 
 from neurocards.media import links
-from neurocards.settings import load_settings
 from tests.bot_fixtures import Chat, bot, bot_messages, buttons  # noqa: F401  (fixtures)
 from tests.pipeline_fixtures import fresh, stack  # noqa: F401  (fixtures)
 
@@ -27,13 +26,6 @@ def delivered_message(chat, kind: str) -> dict:
     return chat.tg.wait_for(lambda t: next((e for e in bot_messages(t) if e.get(kind) or
                                             (kind == "link" and LINK.search(e.get("text") or ""))), None),
                             timeout=60, chat_id=chat.id)
-
-
-def settings_of(stack):
-    with pytest.MonkeyPatch.context() as patch:
-        for key, value in stack.env.items():
-            patch.setenv(key, value)
-        return load_settings()
 
 
 def test_a_video_telegram_will_not_take_as_a_video_arrives_as_a_document(bot):
@@ -78,7 +70,7 @@ def test_a_video_telegram_will_take_neither_way_arrives_as_a_link_that_expires(b
     assert httpx.get(forged).status_code == 404
     other = url.replace(str(job.id), "00000000-0000-4000-8000-000000000000")
     assert httpx.get(other).status_code == 404
-    settings = settings_of(bot)
+    settings = bot.context.settings  # the stack's own settings, as its processes read them
     old_path, _ = links.signed_path(settings, job.id, now=time.time() - settings.telegram.link_ttl_s - 5)
     expired = httpx.get(links.public_base(settings) + old_path)
     assert expired.status_code == 410 and "/history" not in expired.text and "Send again" in expired.text

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from pathlib import Path
 
 from aiohttp import web
 
@@ -39,12 +40,17 @@ class VideoDownload:
         if job is None or job.status != JobStatus.DONE:
             return web.Response(status=404, text=ANSWERS["forged"][1])
         try:
-            video = await asyncio.to_thread(local_finished, self.context, job)
+            path = await asyncio.to_thread(self._finished_path, job)
         except Exception:
             logger.exception("job %s: the finished video cannot be served", job.id)
             return web.Response(status=503, text="The video is not available right now. Try again in a few minutes.")
-        return web.FileResponse(video.path, headers={
+        return web.FileResponse(path, headers={
             "Content-Type": "video/mp4",
             "Content-Disposition": f'attachment; filename="neurocards-{str(job.id)[:8]}.mp4"',
             "Cache-Control": "private, max-age=3600",
         })
+
+    def _finished_path(self, job) -> Path:
+        """The finished file as finishing left it (no probe: only its bytes are served), or made again here."""
+        path = Path(job.finished_path) if job.finished_path else None
+        return path if path is not None and path.is_file() else local_finished(self.context, job).path
