@@ -92,11 +92,13 @@ def cmd_stats(settings, args) -> int:
         print(f"jobs: {report['jobs']['total']} ({jobs})")
         print(
             f"credits: debited {c['debited']}, refunded {c['refunded']}, granted {c['granted']}, "
-            f"purchased {c['purchased']}, promo {c['promo']}, outstanding {c['outstanding']}"
+            f"purchased {c['purchased']}, promo {c['promo']}, referral {c['referral']}, outstanding {c['outstanding']}"
         )
         p = report["purchases"]
         print(f"purchases: {p['count']} ({p['stars']} Stars for {p['credits']} credits; "
               f"refunded {p['refunded']}, unmatched {p['unmatched']})")
+        r = report["referrals"]
+        print(f"referrals: {r['joined']} sellers joined by {r['inviters']} sellers' links, {r['bonuses']} bonuses")
         for promo in report["promo_codes"]:
             print(f"promo code {promo['code']}: {promo['credits']} cr., {promo['uses']}/{promo['max_uses']} used, "
                   f"until {promo['expires_at']}")

@@ -72,6 +72,8 @@ class LedgerKind(enum.StrEnum):
     REFUND_REVERSAL = "refund_reversal"  # a failed job's video reached the seller after all: its refund taken back
     GOODWILL_REFUND = "goodwill_refund"  # an operator gave back a delivered job's price ("Report a problem")
     PROMO = "promo"  # a promo code redeemed: once per seller per code, within its uses and expiry
+    REFERRAL = "referral"  # an inviter's bonus: the seller they invited made a first purchase
+    REFERRAL_UNDO = "referral_undo"  # ... taken back: the Stars of that purchase were given back
 
 
 class PaymentStatus(enum.StrEnum):
@@ -96,6 +98,10 @@ class User(BaseModel):
     tier = CharField(max_length=16, default="")
     aspect_ratio = CharField(max_length=8, default="")
     preset = CharField(max_length=16, default="")  # what they are finished for: a marketplace card, Reels, ...
+    # referrals (neurocards.money.referrals): the seller's own code, made at their
+    # first /invite; who invited them, set only by the /start that registered them
+    referral_code = CharField(max_length=16, null=True, unique=True)
+    referred_by = BigIntegerField(null=True, index=True)
 
     class Meta:
         table_name = "users"

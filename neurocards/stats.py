@@ -1,4 +1,4 @@
-"""Counts for the operator: sellers, jobs by status, credits moved, Stars purchases, promo codes."""
+"""Counts for the operator: sellers, jobs by status, credits moved, Stars purchases, referrals, promo codes."""
 
 from __future__ import annotations
 
@@ -6,8 +6,21 @@ import datetime as dt
 
 from peewee import fn
 
-from .models import (Broadcast, BroadcastStatus, Job, JobStatus, LedgerEntry, LedgerKind, Payment, PaymentStatus,
-                     PromoCode, Report, ReportStatus, User, utcnow)
+from .models import (
+    Broadcast,
+    BroadcastStatus,
+    Job,
+    JobStatus,
+    LedgerEntry,
+    LedgerKind,
+    Payment,
+    PaymentStatus,
+    PromoCode,
+    Report,
+    ReportStatus,
+    User,
+    utcnow,
+)
 from .texts import one_line
 
 __all__ = ["stats"]
@@ -37,6 +50,7 @@ def stats(since: dt.datetime | None = None) -> dict:
             "granted": moved.get(LedgerKind.WELCOME, 0) + moved.get(LedgerKind.GRANT, 0),
             "purchased": moved.get(LedgerKind.PURCHASE, 0),
             "promo": moved.get(LedgerKind.PROMO, 0),
+            "referral": moved.get(LedgerKind.REFERRAL, 0) + moved.get(LedgerKind.REFERRAL_UNDO, 0),
             "outstanding": int(User.select(fn.COALESCE(fn.SUM(User.balance), 0)).scalar() or 0),
         },
         "purchases": {
@@ -45,10 +59,22 @@ def stats(since: dt.datetime | None = None) -> dict:
             "credits": sum(int(row.credits or 0) for row in purchases.values()),
             **{str(status): getattr(purchases.get(status), "n", 0) for status in PaymentStatus},
         },
+        "referrals": referrals(since),
         "promo_codes": [{"code": p.code, "credits": p.credits, "uses": p.uses, "max_uses": p.max_uses,
                          "expires_at": p.expires_at.isoformat(timespec="seconds")} for p in promo_codes(since)],
         "operator_actions": operator_actions(),
     }
+
+
+def referrals(since: dt.datetime | None = None) -> dict:
+    """Sellers who came by an invitation, and the bonuses their first purchases earned."""
+    joined = User.select().where(User.referred_by.is_null(False))
+    bonuses = LedgerEntry.select().where(LedgerEntry.kind == LedgerKind.REFERRAL)
+    if since is not None:
+        joined = joined.where(User.created_at >= since)
+        bonuses = bonuses.where(LedgerEntry.created_at >= since)
+    return {"joined": joined.count(), "bonuses": bonuses.count(),
+            "inviters": User.select().where(User.referral_code.is_null(False)).count()}
 
 
 def promo_codes(since: dt.datetime | None = None) -> list[PromoCode]:

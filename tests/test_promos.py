@@ -5,17 +5,16 @@ audit checking uses against the ledger."""
 from __future__ import annotations
 
 import datetime as dt
-import threading
 
 import pytest
 
-from neurocards.db import database
 from neurocards.models import LedgerEntry, PromoCode, User, utcnow
 from neurocards.money import promos
 from neurocards.money.audit import audit
 from neurocards.settings.money import PromoSettings
 from neurocards.stats import stats
 from neurocards.users import register
+from tests.races import at_once
 
 LIMITS = PromoSettings(max_credits=100, max_uses=1000, max_days=30)
 ADMIN = 990_000_001
@@ -92,23 +91,8 @@ def test_a_code_made_twice_is_refused_the_second_time(database_url):
 
 
 def _at_once(targets) -> list:
-    barrier, outcomes = threading.Barrier(len(targets)), []
-
-    def run(target):
-        barrier.wait()
-        try:
-            outcomes.append(target())
-        except promos.PromoRefused as refused:
-            outcomes.append(refused.reason)
-        finally:
-            database.close()
-
-    threads = [threading.Thread(target=run, args=(target,)) for target in targets]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    return outcomes
+    """The racing redemptions' results, a refusal as its reason."""
+    return [getattr(outcome, "reason", outcome) for outcome in at_once(targets, expected=(promos.PromoRefused,))]
 
 
 def test_eight_sellers_racing_for_the_last_three_uses_three_win(database_url):

@@ -29,8 +29,8 @@ from .middlewares import SellerMiddleware, ThrottleMiddleware, UpdateMetricsMidd
 from .polling_lock import PollingLock
 from .housekeeping import sweeping
 from .reconciler import reconciling
-from .routers import (account, admin, again, broadcast, buy, errors, fallback, generate, membership, options, promo,
-                      regenerate, report, start)
+from .routers import (account, admin, again, broadcast, buy, errors, fallback, generate, invite, membership, options,
+                      promo, regenerate, report, start)
 from .web import build_web_app
 from .webhook import WEBHOOK_PATH, webhook_secret
 
@@ -66,6 +66,7 @@ def build_dispatcher(context: Context, redis: Redis, metrics: BotMetrics) -> Dis
         start.router,
         admin.router,
         promo.router,
+        invite.router,
         account.router,
         buy.router,
         again.router,

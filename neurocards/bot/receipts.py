@@ -6,21 +6,25 @@ first) and the request the seller made before topping up, started by itself."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 
 from aiogram import Bot
+from aiogram.exceptions import TelegramAPIError
 
 from .. import jobs
 from ..context import Context
 from ..jobs import TooManyJobsInFlight
 from ..models import Payment, PaymentStatus, PendingRequest, User
-from ..money import credits, payments, pending
+from ..money import credits, payments, pending, referrals
 from ..money.credits import InsufficientCredits
 from ..texts import text
 from .flow import JOB_IDS, start_generation
 from .metrics import BotMetrics
 
 __all__ = ["answer_payment"]
+
+logger = logging.getLogger(__name__)
 
 
 async def answer_payment(payment: Payment, context: Context, bot: Bot, seller: User, metrics: BotMetrics) -> None:
@@ -38,8 +42,23 @@ async def answer_payment(payment: Payment, context: Context, bot: Bot, seller: U
     if request is not None:
         lines.append(text(lang, "pay.receipt.continue", info=request.product_info or text(lang, "no_info")))
     await bot.send_message(seller.id, "\n".join(lines))
+    await _thank_inviter(bot, payment, metrics)
     if request is not None:
         await _continue(request, context, bot, seller, metrics, payment.telegram_charge_id)
+
+
+async def _thank_inviter(bot: Bot, payment: Payment, metrics: BotMetrics) -> None:
+    """The inviter told of the bonus this payment earned them, if it did."""
+    bonus = await asyncio.to_thread(referrals.bonus_of, payment.telegram_charge_id)
+    if bonus is None:
+        return
+    metrics.credits.labels("referral").inc(bonus.amount)
+    inviter = await asyncio.to_thread(User.get_by_id, bonus.user_id)
+    try:
+        await bot.send_message(inviter.id, text(inviter.language, "referral.bonus", credits=bonus.amount,
+                                                balance=inviter.balance))
+    except TelegramAPIError as exc:  # blocked the bot, or gone: the bonus is theirs all the same
+        logger.info("inviter %s not told of their bonus: %s", inviter.id, exc)
 
 
 async def _continue(request: PendingRequest, context: Context, bot: Bot, seller: User, metrics: BotMetrics,

@@ -64,7 +64,7 @@ async def recover(context: Context, bot: Bot, metrics: BotMetrics, mismatches: l
         recorded = await asyncio.to_thread(
             payments.record_payment, user_id=seller.id, charge_id=mismatch.charge_id, provider_charge_id="",
             payload=mismatch.payload, currency=invoices.CURRENCY, stars=mismatch.stars, invoice=invoice,
-            recovered=True,
+            recovered=True, referral=context.settings.credits.referral,
         )
         recorded_ids.add(mismatch.charge_id)
         if recorded.created:

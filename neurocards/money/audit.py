@@ -16,7 +16,10 @@
   a take-back (Telegram refused the refund) has its take-back, of the same size.
 
 - every promo code's uses are its redemptions in the ledger (one per seller,
-  each of the code's credits), never more than its ``max_uses``.
+  each of the code's credits), never more than its ``max_uses``;
+- every referral bonus went to the seller's inviter for the seller's first
+  purchase (a paid or refunded payment of theirs, none before it), and one
+  whose purchase was refunded was taken back; every take-back has its bonus.
 
 ``checked`` also counts the payments the reconciler recovered: charges
 Telegram took whose update was never recorded, credited from its own list.
@@ -52,12 +55,14 @@ def audit() -> dict:
     problems += _payment_problems()
     problems += _goodwill_problems()
     problems += _promo_problems()
+    problems += _referral_problems()
     return {
         "ok": not problems,
         "checked": {"users": User.select().count(), "jobs": Job.select().count(),
                     "payments": Payment.select().count(),
                     "payments_recovered": Payment.select().where(Payment.recovered_at.is_null(False)).count(),
-                    "promo_redemptions": LedgerEntry.select().where(LedgerEntry.kind == LedgerKind.PROMO).count()},
+                    "promo_redemptions": LedgerEntry.select().where(LedgerEntry.kind == LedgerKind.PROMO).count(),
+                    "referral_bonuses": LedgerEntry.select().where(LedgerEntry.kind == LedgerKind.REFERRAL).count()},
         "problems": problems,
     }
 
@@ -211,4 +216,32 @@ def _promo_problems() -> list[dict]:
         wrong = [entry.user_id for entry in entries if entry.amount != promo.credits]
         if wrong:
             problems.append({"problem": "promo_amount_mismatch", "code": code, "users": wrong})
+    return problems
+
+
+def _referral_problems() -> list[dict]:
+    """Inviters' bonuses (``referral:<invited seller>``, reason: the charge id)
+    against the invited sellers' first purchases, and their take-backs."""
+    problems = []
+    bonuses = {entry.key.removeprefix("referral:"): entry
+               for entry in LedgerEntry.select().where(LedgerEntry.kind == LedgerKind.REFERRAL)}
+    undone = {entry.key.removeprefix("referral_undo:"): entry
+              for entry in LedgerEntry.select().where(LedgerEntry.kind == LedgerKind.REFERRAL_UNDO)}
+    bought = (PaymentStatus.PAID, PaymentStatus.REFUNDED)
+    for invited, bonus in bonuses.items():
+        seller = User.get_or_none(User.id == int(invited))
+        first = (Payment.select().where((Payment.user == int(invited)) & Payment.status.in_(bought))
+                 .order_by(Payment.id).first())
+        if seller is None or seller.referred_by != bonus.user_id or bonus.amount <= 0:
+            problems.append({"problem": "referral_bonus_not_to_inviter", "invited": invited, "user": bonus.user_id})
+        elif first is None or first.telegram_charge_id != bonus.reason:
+            problems.append({"problem": "referral_bonus_not_first_purchase", "invited": invited,
+                             "charge": bonus.reason})
+        elif first.status == PaymentStatus.REFUNDED and invited not in undone:
+            problems.append({"problem": "referral_bonus_of_refunded_purchase", "invited": invited,
+                             "user": bonus.user_id, "charge": bonus.reason})
+    for invited, entry in undone.items():
+        bonus = bonuses.get(invited)
+        if bonus is None or (bonus.user_id, bonus.amount) != (entry.user_id, -entry.amount):
+            problems.append({"problem": "referral_undo_without_bonus", "invited": invited})
     return problems

@@ -20,7 +20,7 @@ from peewee import IntegrityError
 
 from ..db import database
 from ..models import LedgerEntry, LedgerKind, Payment, PaymentStatus, utcnow
-from . import credits
+from . import credits, referrals
 from .credits import Movement
 from .invoices import Invoice
 
@@ -32,11 +32,14 @@ __all__ = ["Recorded", "record_payment", "claim_receipt", "find", "claim_refund"
 class Recorded:
     payment: Payment
     created: bool  # False: this charge had been recorded before (a duplicate update)
+    bonus: Movement | None = None  # the inviter's referral bonus this payment earned
 
 
 def record_payment(*, user_id: int, charge_id: str, provider_charge_id: str, payload: str, currency: str,
-                   stars: int, invoice: Invoice | None, recovered: bool = False) -> Recorded:
-    """Record a successful payment and credit its pack, once per charge id.
+                   stars: int, invoice: Invoice | None, recovered: bool = False, referral=None) -> Recorded:
+    """Record a successful payment and credit its pack, once per charge id;
+    the seller's first, when someone invited them, with the inviter's bonus
+    (``referral``: ``credits.referral``; None gives none) in the same transaction.
 
     ``invoice`` is the checked payload; None when it can't be honoured (a forged
     or foreign payload Telegram took Stars for anyway): the payment is kept as
@@ -45,6 +48,7 @@ def record_payment(*, user_id: int, charge_id: str, provider_charge_id: str, pay
     (the update's handler never got to write it) and is crediting it now.
     """
     amount = invoice.credits if invoice is not None else 0
+    bonus = None
     try:
         with database.atomic():
             payment = Payment.create(
@@ -55,12 +59,14 @@ def record_payment(*, user_id: int, charge_id: str, provider_charge_id: str, pay
             )
             if amount:
                 credits.purchase(user_id, amount, charge_id)
+                if referral is not None:
+                    bonus = referrals.on_first_purchase(payment, referral)
     except IntegrityError:
         existing = Payment.get_or_none(Payment.telegram_charge_id == charge_id)
         if existing is None:
             raise
         return Recorded(existing, created=False)
-    return Recorded(payment, created=True)
+    return Recorded(payment, created=True, bonus=bonus)
 
 
 def claim_receipt(payment_id: int) -> bool:

@@ -6,7 +6,7 @@ from pydantic import Field
 
 from .base import Section
 
-__all__ = ["Pack", "PromoSettings", "CreditsSettings"]
+__all__ = ["Pack", "PromoSettings", "ReferralSettings", "CreditsSettings"]
 
 
 class Pack(Section):
@@ -24,6 +24,13 @@ class PromoSettings(Section):
     max_days: int = Field(365, ge=1)  # how far ahead it may expire
 
 
+class ReferralSettings(Section):
+    """What an inviter gets when a seller they invited (/invite) makes a first purchase."""
+
+    bonus: int = Field(2, ge=0, le=1000)  # credits; 0 turns the bonus off
+    max_per_month: int = Field(20, ge=0, le=10_000)  # bonuses one inviter may get in a calendar month (UTC)
+
+
 class CreditsSettings(Section):
     welcome: int = Field(3, ge=0)
     price: int = Field(1, ge=1)
@@ -34,6 +41,7 @@ class CreditsSettings(Section):
     payment_wait_s: float = Field(300.0, ge=0)  # a payment's update waits this long for a database outage to end
     recover_after_s: float = Field(60.0, ge=0)  # ... then the reconciler credits a charge this old from Telegram's list
     promo: PromoSettings = PromoSettings()
+    referral: ReferralSettings = ReferralSettings()
 
     def pack(self, credits: int, stars: int) -> Pack | None:
         """The pack selling ``credits`` for ``stars``, if it is on sale."""

@@ -138,8 +138,20 @@ TEXTS = {
     "command.cancel": "Cancel",
     "command.buy": "Buy credits",
     "command.promo": "Promo code",
+    "command.invite": "Invite sellers",
     "command.paysupport": "Payment support",
     "command.terms": "Terms",
+
+    # referrals (/invite, /start ref_<code>)
+    "invite": "🤝 Invite other sellers with your link:\n{link}\n\nWhen a seller who joined by it makes a first purchase, you get +{bonus} cr. (up to {cap} bonuses a month). Nothing is given for sign-ups alone, and your own link does nothing for you.",
+    "invite.so_far": "So far {joined} joined by your link; {bonuses} of them bought credits, bringing you {credits} cr.",
+    "invite.month_full": "You have had all {cap} bonuses this month: sellers who join now still count, but their first purchase brings no bonus until next month.",
+    "invite.off": "There is no invitation programme at the moment.",
+    "referral.attached": "🤝 You joined by a seller's invitation: welcome! They get a thank-you bonus when you make your first purchase; nothing changes in your prices.",
+    "referral.self": "That is your own invitation link: send it to other sellers. You get +{bonus} cr. when one of them makes a first purchase.",
+    "referral.unknown": "This invitation link is not valid (maybe it was cut short when copied). You can use the bot all the same; ask whoever sent it for the link again if it matters to them.",
+    "referral.existing": "Invitation links are for new sellers: you already had an account here, so this one changes nothing. Everything else works as usual.",
+    "referral.bonus": "🎉 A seller you invited made their first purchase: +{credits} cr. Your balance: {balance} cr.",
 
     # promo codes (/promo CODE)
     "promo.usage": "Send your promo code like this: /promo SPRING",

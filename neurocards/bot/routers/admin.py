@@ -18,7 +18,7 @@ from redis.asyncio import Redis
 
 from ... import jobs
 from ...models import ACTIVE_STATUSES, PaymentStatus, User, utcnow
-from ...money import credits, payments, promos
+from ...money import credits, payments, promos, referrals
 from ...queues import read_depths_async
 from ...settings import Settings
 from ...stats import stats
@@ -203,6 +203,7 @@ async def _refund_claimed(bot: Bot, charge_id: str, reason: str) -> str:
         return (f"Telegram did not answer the refund ({html.escape(type(exc).__name__)}); the credits stay taken "
                 f"back. Send /refund {html.escape(charge_id)} again: it finishes this refund, never a second one.")
     await asyncio.to_thread(payments.mark_refunded, charge_id)
+    await asyncio.to_thread(referrals.take_back_bonus, charge_id)  # (once: keyed by the invited seller)
     balance = await asyncio.to_thread(credits.balance_of, payment.user_id)
     return (f"Refunded ⭐{payment.stars} to {payment.user_id}; {payment.credits} credits taken back, "
             f"balance now {balance}.")

@@ -18,7 +18,7 @@ from ...context import Context
 from ...db import record_effect
 from ...keyboards import BuyPack, ShowPacks, packs_keyboard
 from ...models import PaymentStatus, User
-from ...money import invoices, payments
+from ...money import invoices, payments, referrals
 from ...money.credits import InsufficientCredits
 from ...settings import Settings
 from ...texts import language_of, text
@@ -107,6 +107,7 @@ async def take_payment(message: Message, context: Context, bot: Bot, seller: Use
         record_effect, payments.record_payment, within_s=settings.credits.payment_wait_s, user_id=seller.id,
         charge_id=paid.telegram_payment_charge_id, provider_charge_id=paid.provider_payment_charge_id,
         payload=paid.invoice_payload, currency=paid.currency, stars=paid.total_amount, invoice=invoice,
+        referral=settings.credits.referral,
     )
     if recorded.created:
         metrics.payments.labels("paid" if invoice is not None else "unmatched").inc()
@@ -125,6 +126,8 @@ async def note_refund(message: Message, seller: User) -> None:
 
 
 def settle_refund(charge_id: str, user_id: int) -> None:
+    """Telegram's word that the Stars of ``charge_id`` went back: its credits,
+    and the referral bonus it earned an inviter, are taken back."""
     payment = payments.find(charge_id)
     if payment is None or payment.user_id != user_id:
         logger.error("refund reported for an unknown charge %s (user=%s)", charge_id, user_id)
@@ -136,6 +139,7 @@ def settle_refund(charge_id: str, user_id: int) -> None:
             logger.error("refund of %s: seller %s spent the credits (balance %s of %s)", charge_id, user_id,
                          exc.balance, payment.credits)
     payments.mark_refunded(charge_id)
+    referrals.take_back_bonus(charge_id)  # (once: keyed by the invited seller)
 
 
 @router.message(Command("paysupport"))

@@ -1,18 +1,18 @@
-"""/start, /help, /lang and /cancel."""
+"""/start (an invitation link's too), /help, /lang and /cancel."""
 
 from __future__ import annotations
 
 import asyncio
 
 from aiogram import F, Router
-from aiogram.filters import Command, CommandStart
+from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
 from ...jobs import formats
 from ...keyboards import SetLanguage, language_keyboard, options_button
 from ...models import User
-from ...money import credits
+from ...money import credits, referrals
 from ...settings import Settings
 from ...texts import text
 from ...users import set_language
@@ -21,13 +21,17 @@ router = Router(name="start")
 
 
 @router.message(CommandStart())
-async def start(message: Message, seller: User, seller_is_new: bool, lang: str, state: FSMContext,
-                settings: Settings) -> None:
+async def start(message: Message, command: CommandObject, seller: User, seller_is_new: bool, lang: str,
+                state: FSMContext, settings: Settings) -> None:
     await state.clear()
     balance = await asyncio.to_thread(credits.balance_of, seller.id)
     lines = [text(lang, "start", price=settings.credits.price, balance=balance)]
     if seller_is_new and settings.credits.welcome:
         lines.append(text(lang, "start.welcome", credits=settings.credits.welcome))
+    code = referrals.parse(command.args or "")
+    if code is not None:  # opened by an invitation link (/invite)
+        attached = await asyncio.to_thread(referrals.attach, seller.id, code, registered_now=seller_is_new)
+        lines.append(text(lang, f"referral.{attached.reason}", bonus=settings.credits.referral.bonus))
     await message.answer("\n\n".join(lines), reply_markup=options_button(lang, formats.seller_choice(settings, seller)))
 
 
