@@ -97,6 +97,10 @@ def cmd_stats(settings, args) -> int:
         p = report["purchases"]
         print(f"purchases: {p['count']} ({p['stars']} Stars for {p['credits']} credits; "
               f"refunded {p['refunded']}, unmatched {p['unmatched']})")
+        sub = report["subscriptions"]
+        print(f"subscriptions: {sub['active']} active, {sub['cancelled']} cancelled, {sub['ended']} ended; "
+              f"{sub['months_paid']} months paid ({sub['stars']} Stars), {c['subscription']} credits, "
+              f"{c['expired']} expired unused")
         r = report["referrals"]
         print(f"referrals: {r['joined']} sellers joined by {r['inviters']} sellers' links, {r['bonuses']} bonuses")
         for promo in report["promo_codes"]:

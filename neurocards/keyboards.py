@@ -21,6 +21,7 @@ from .texts import text
 __all__ = ["JobAction", "JobActionKind", "BuyPack", "ShowPacks", "SkipInfo", "packs_keyboard", "buy_keyboard", "SetLanguage", "again_keyboard", "try_again_keyboard", "skip_keyboard",
            "language_keyboard", "status_keyboard", "video_keyboard", "Regenerate", "RegeneratePick",
            "regenerate_keyboard", "ShowOptions", "PickOption", "OptionsDone", "options_button", "options_keyboard",
+           "SubscriptionAction", "subscribe_keyboard", "subscription_keyboard",
            "PickReportReason", "report_reasons_keyboard", "ResolveReport", "ReportOutcome", "resolve_keyboard",
            "BroadcastAction", "broadcast_keyboard"]
 
@@ -259,3 +260,24 @@ def broadcast_keyboard(language: str, broadcast_id: int, audience: int) -> Inlin
     builder.button(text=text(language, "broadcast.button.cancel"),
                    callback_data=BroadcastAction(broadcast_id=broadcast_id, send=False))
     return builder.adjust(2).as_markup()
+
+
+# -- subscriptions ------------------------------------------------------------------------
+
+
+class SubscriptionAction(CallbackData, prefix="sub"):
+    """"Cancel" or "Resume" under a seller's plan (/subscription)."""
+
+    subscription_id: int
+    cancel: bool
+
+
+def subscribe_keyboard(language: str, link: str, stars: int) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=text(language, "subscription.button.subscribe", stars=stars), url=link)
+    return builder.as_markup()
+
+
+def subscription_keyboard(language: str, subscription_id: int, cancel: bool) -> InlineKeyboardMarkup:
+    key = "subscription.button.cancel" if cancel else "subscription.button.resume"
+    return _one_button(text(language, key), SubscriptionAction(subscription_id=subscription_id, cancel=cancel))

@@ -26,7 +26,7 @@ from peewee import (
 
 from .db import database
 
-__all__ = ["User", "Job", "LedgerEntry", "Payment", "PendingRequest", "JobStatus", "LedgerKind", "PaymentStatus", "ACTIVE_STATUSES", "STATUS_ORDER", "utcnow", "MODELS", "stamp_column",
+__all__ = ["User", "Job", "LedgerEntry", "Payment", "PendingRequest", "Subscription", "SubscriptionStatus", "JobStatus", "LedgerKind", "PaymentStatus", "ACTIVE_STATUSES", "STATUS_ORDER", "utcnow", "MODELS", "stamp_column",
            "stage_stamps", "stage_durations"]
 
 
@@ -74,6 +74,8 @@ class LedgerKind(enum.StrEnum):
     PROMO = "promo"  # a promo code redeemed: once per seller per code, within its uses and expiry
     REFERRAL = "referral"  # an inviter's bonus: the seller they invited made a first purchase
     REFERRAL_UNDO = "referral_undo"  # ... taken back: the Stars of that purchase were given back
+    SUBSCRIPTION = "subscription"  # a month of a Stars subscription paid: its credits
+    SUBSCRIPTION_EXPIRY = "sub_expiry"  # the unused credits of a month gone by (no rollover)
 
 
 class PaymentStatus(enum.StrEnum):
@@ -218,6 +220,7 @@ class Payment(BaseModel):
     refund_claim = CharField(max_length=64, default="")
     refund_claimed_at = DateTimeField(null=True)
     recovered_at = DateTimeField(null=True)  # credited by the reconciler: no update had recorded it
+    subscription_id = BigIntegerField(null=True, index=True)  # the subscription this paid a month of
 
     class Meta:
         table_name = "payments"
@@ -355,6 +358,38 @@ class PromoCode(BaseModel):
 
 
 MODELS = (*MODELS, PromoCode)
+
+
+class SubscriptionStatus(enum.StrEnum):
+    ACTIVE = "active"  # renews every month
+    CANCELLED = "cancelled"  # the seller cancelled it: it runs to the end of the month paid, then ends
+    ENDED = "ended"  # the month paid is over with no renewal (cancelled, or the renewal never came)
+
+
+class Subscription(BaseModel):
+    """A seller's monthly plan paid in Stars (:mod:`neurocards.money.subscriptions`):
+    each month's payment is a :class:`Payment` with this ``subscription_id``
+    and a ``subscription`` ledger row keyed by its charge id."""
+
+    id = BigAutoField()
+    user = ForeignKeyField(User, backref="subscriptions", on_delete="RESTRICT")
+    first_charge_id = CharField(max_length=255, unique=True)  # what editUserStarSubscription names
+    invoice_payload = CharField(max_length=128)  # every renewal carries the first invoice's payload
+    credits = IntegerField()  # a month's
+    stars = IntegerField()  # a month's
+    status = CharField(max_length=16, default=SubscriptionStatus.ACTIVE)
+    period_end = DateTimeField()  # the end of the month paid (Telegram's subscription_expiration_date)
+    months = IntegerField(default=1)  # months paid
+    created_at = DateTimeField(default=utcnow)
+    cancelled_at = DateTimeField(null=True)
+    ended_at = DateTimeField(null=True)
+
+    class Meta:
+        table_name = "subscriptions"
+        indexes = ((("user", "invoice_payload"), False), (("status", "period_end"), False))
+
+
+MODELS = (*MODELS, Subscription)
 __all__ += ["PromoCode"]
 
 

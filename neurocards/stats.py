@@ -1,4 +1,5 @@
-"""Counts for the operator: sellers, jobs by status, credits moved, Stars purchases, referrals, promo codes."""
+"""Counts for the operator: sellers, jobs by status, credits moved, Stars purchases, subscriptions,
+referrals, promo codes."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ from .models import (
     PromoCode,
     Report,
     ReportStatus,
+    Subscription,
+    SubscriptionStatus,
     User,
     utcnow,
 )
@@ -51,6 +54,8 @@ def stats(since: dt.datetime | None = None) -> dict:
             "purchased": moved.get(LedgerKind.PURCHASE, 0),
             "promo": moved.get(LedgerKind.PROMO, 0),
             "referral": moved.get(LedgerKind.REFERRAL, 0) + moved.get(LedgerKind.REFERRAL_UNDO, 0),
+            "subscription": moved.get(LedgerKind.SUBSCRIPTION, 0),
+            "expired": -moved.get(LedgerKind.SUBSCRIPTION_EXPIRY, 0),
             "outstanding": int(User.select(fn.COALESCE(fn.SUM(User.balance), 0)).scalar() or 0),
         },
         "purchases": {
@@ -60,10 +65,21 @@ def stats(since: dt.datetime | None = None) -> dict:
             **{str(status): getattr(purchases.get(status), "n", 0) for status in PaymentStatus},
         },
         "referrals": referrals(since),
+        "subscriptions": subscriptions(),
         "promo_codes": [{"code": p.code, "credits": p.credits, "uses": p.uses, "max_uses": p.max_uses,
                          "expires_at": p.expires_at.isoformat(timespec="seconds")} for p in promo_codes(since)],
         "operator_actions": operator_actions(),
     }
+
+
+def subscriptions() -> dict:
+    """Plans by status, and the months and Stars they brought."""
+    by_status = {str(status): 0 for status in SubscriptionStatus}
+    by_status.update({row.status: row.n for row in Subscription.select(
+        Subscription.status, fn.COUNT(Subscription.id).alias("n")).group_by(Subscription.status)})
+    months = Payment.select(fn.COUNT(Payment.id), fn.COALESCE(fn.SUM(Payment.stars), 0)).where(
+        Payment.subscription_id.is_null(False) & (Payment.status == PaymentStatus.PAID)).tuples().first()
+    return {**by_status, "months_paid": months[0], "stars": int(months[1])}
 
 
 def referrals(since: dt.datetime | None = None) -> dict:

@@ -18,8 +18,8 @@ KEY = invoices.payload_key("123456789:test-token-for-invoice-payloads")
 ON_SALE = {(5, 50), (10, 90)}.__contains__
 
 
-def on_sale(credits_, stars):
-    return ON_SALE((credits_, stars))
+def on_sale(invoice):
+    return not invoice.subscription and ON_SALE((invoice.credits, invoice.stars))
 
 
 # -- payloads ----------------------------------------------------------------------------------------

@@ -28,9 +28,10 @@ from .metrics import BotMetrics
 from .middlewares import SellerMiddleware, ThrottleMiddleware, UpdateMetricsMiddleware
 from .polling_lock import PollingLock
 from .housekeeping import sweeping
+from .plan_sweep import ending_plans
 from .reconciler import reconciling
 from .routers import (account, admin, again, broadcast, buy, errors, fallback, generate, invite, membership, options,
-                      promo, regenerate, report, start)
+                      promo, regenerate, report, start, subscription)
 from .web import build_web_app
 from .webhook import WEBHOOK_PATH, webhook_secret
 
@@ -69,6 +70,7 @@ def build_dispatcher(context: Context, redis: Redis, metrics: BotMetrics) -> Dis
         invite.router,
         account.router,
         buy.router,
+        subscription.router,
         again.router,
         options.router,
         regenerate.router,
@@ -107,7 +109,8 @@ async def run(context: Context) -> int:
         await _warm_up(context, bot, redis)
         storage = settings.storage
         async with reconciling(context, bot, metrics, settings.credits.reconcile_period_s), \
-                sweeping(context.storage, storage.keep_days * 86_400, storage.sweep_period_s):
+                sweeping(context.storage, storage.keep_days * 86_400, storage.sweep_period_s), \
+                ending_plans(settings.credits.subscription, metrics):
             if settings.telegram.mode == "webhook":
                 return await _run_webhook(settings, bot, me)
             return await _run_polling(bot, dispatcher, redis, me)

@@ -62,6 +62,10 @@ class BotMetrics:
             "neurocards_payments_total", "Stars payments by step and outcome (invoice sent, checkout ok or "
             "refused, paid, duplicate, unmatched, refunded).", ["outcome"], registry=self.registry,
         )
+        self.subscriptions = Counter(
+            "neurocards_subscriptions_total", "Subscription events: subscribed, renewed, renewal_refused (a renewal "
+            "of a plan cancelled with us), cancelled, resumed, ended.", ["event"], registry=self.registry,
+        )
         self.stars = Counter("neurocards_stars_received_total", "Telegram Stars received for credits.",
                              registry=self.registry)
         self.pre_checkout_seconds = Histogram(

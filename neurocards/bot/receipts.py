@@ -15,8 +15,8 @@ from aiogram.exceptions import TelegramAPIError
 from .. import jobs
 from ..context import Context
 from ..jobs import TooManyJobsInFlight
-from ..models import Payment, PaymentStatus, PendingRequest, User
-from ..money import credits, payments, pending, referrals
+from ..models import Payment, PaymentStatus, PendingRequest, Subscription, User
+from ..money import credits, invoices, payments, pending, referrals, subscriptions
 from ..money.credits import InsufficientCredits
 from ..texts import text
 from .flow import JOB_IDS, start_generation
@@ -33,18 +33,34 @@ async def answer_payment(payment: Payment, context: Context, bot: Bot, seller: U
         return  # this payment was answered already (a duplicate update, another instance, the reconciler)
     lang, support = seller.language, context.settings.telegram.support_contact
     if payment.status == PaymentStatus.UNMATCHED:
-        await bot.send_message(seller.id, text(lang, "pay.unmatched", stars=payment.stars,
-                                               charge_id=payment.telegram_charge_id, support=support))
+        key = "subscription.renewal_refused" if invoices.is_subscription(payment.invoice_payload) else "pay.unmatched"
+        await bot.send_message(seller.id, text(lang, key, stars=payment.stars, charge_id=payment.telegram_charge_id,
+                                               support=support))
         return
     request = await asyncio.to_thread(pending.take, seller.id)
     balance = await asyncio.to_thread(credits.balance_of, seller.id)
-    lines = [text(lang, "pay.receipt", stars=payment.stars, credits=payment.credits, balance=balance)]
+    lines = [await asyncio.to_thread(_receipt, payment, lang, balance)]
     if request is not None:
         lines.append(text(lang, "pay.receipt.continue", info=request.product_info or text(lang, "no_info")))
     await bot.send_message(seller.id, "\n".join(lines))
     await _thank_inviter(bot, payment, metrics)
     if request is not None:
         await _continue(request, context, bot, seller, metrics, payment.telegram_charge_id)
+
+
+def _receipt(payment: Payment, lang: str, balance: int) -> str:
+    """What the seller's payment bought: a pack, or a month of their plan."""
+    if payment.subscription_id is None:
+        return text(lang, "pay.receipt", stars=payment.stars, credits=payment.credits, balance=balance)
+    subscription = Subscription.get_by_id(payment.subscription_id)
+    key = "subscription.receipt.first" if subscription.first_charge_id == payment.telegram_charge_id \
+        else "subscription.receipt.renewal"
+    lines = [text(lang, key, stars=payment.stars, credits=payment.credits, balance=balance,
+                  renews=f"{subscription.period_end:%Y-%m-%d}")]
+    expired = subscriptions.expired_with(payment.telegram_charge_id)
+    if expired:
+        lines.append(text(lang, "subscription.receipt.expired", credits=expired))
+    return "\n".join(lines)
 
 
 async def _thank_inviter(bot: Bot, payment: Payment, metrics: BotMetrics) -> None:

@@ -84,8 +84,8 @@ def _signed_invoice(context: Context, mismatch: Mismatch, now: float) -> invoice
         return None
     try:
         return invoices.check(context.invoice_key, mismatch.payload, payer_id=mismatch.user_id,
-                              currency=invoices.CURRENCY, total_amount=mismatch.stars)
-    except invoices.InvoiceRefused:  # not an invoice of ours: an operator looks at it
+                              currency=invoices.CURRENCY, total_amount=mismatch.stars, recurring=False)
+    except invoices.InvoiceRefused:  # not an invoice of ours, or a subscription's month: an operator looks at it
         return None
 
 

@@ -17,6 +17,10 @@
 
 - every promo code's uses are its redemptions in the ledger (one per seller,
   each of the code's credits), never more than its ``max_uses``;
+- every month of a subscription is a payment of its seller's, credited once
+  (above), none after the seller cancelled it with us; the months a plan
+  counts are its paid payments; every expiry of unused plan credits takes
+  credits (never gives) from the plan's seller;
 - every referral bonus went to the seller's inviter for the seller's first
   purchase (a paid or refunded payment of theirs, none before it), and one
   whose purchase was refunded was taken back; every take-back has its bonus.
@@ -38,6 +42,7 @@ from ..models import (
     PaymentStatus,
     PromoCode,
     Report,
+    Subscription,
     ReportStatus,
     User,
 )
@@ -56,13 +61,15 @@ def audit() -> dict:
     problems += _goodwill_problems()
     problems += _promo_problems()
     problems += _referral_problems()
+    problems += _subscription_problems()
     return {
         "ok": not problems,
         "checked": {"users": User.select().count(), "jobs": Job.select().count(),
                     "payments": Payment.select().count(),
                     "payments_recovered": Payment.select().where(Payment.recovered_at.is_null(False)).count(),
                     "promo_redemptions": LedgerEntry.select().where(LedgerEntry.kind == LedgerKind.PROMO).count(),
-                    "referral_bonuses": LedgerEntry.select().where(LedgerEntry.kind == LedgerKind.REFERRAL).count()},
+                    "referral_bonuses": LedgerEntry.select().where(LedgerEntry.kind == LedgerKind.REFERRAL).count(),
+                    "subscriptions": Subscription.select().count()},
         "problems": problems,
     }
 
@@ -134,8 +141,8 @@ def _debit_problems() -> list[dict]:
 def _payment_problems() -> list[dict]:
     payments = {payment.telegram_charge_id: payment for payment in Payment.select()}
     purchases: dict[str, list[LedgerEntry]] = {}
-    for entry in LedgerEntry.select().where(LedgerEntry.kind == LedgerKind.PURCHASE):
-        purchases.setdefault(entry.key.removeprefix("purchase:"), []).append(entry)
+    for entry in LedgerEntry.select().where(LedgerEntry.kind.in_([LedgerKind.PURCHASE, LedgerKind.SUBSCRIPTION])):
+        purchases.setdefault(entry.key.split(":", 1)[1], []).append(entry)  # a pack, or a month of a plan
     taken_back: dict[str, int] = {}
     refund_rows = {entry.key: entry for entry in
                    LedgerEntry.select().where(LedgerEntry.kind == LedgerKind.PURCHASE_REFUND)}
@@ -244,4 +251,31 @@ def _referral_problems() -> list[dict]:
         bonus = bonuses.get(invited)
         if bonus is None or (bonus.user_id, bonus.amount) != (entry.user_id, -entry.amount):
             problems.append({"problem": "referral_undo_without_bonus", "invited": invited})
+    return problems
+
+
+def _subscription_problems() -> list[dict]:
+    """Plans against their months' payments and ledger rows."""
+    problems = []
+    plans = {subscription.id: subscription for subscription in Subscription.select()}
+    months: dict[int, int] = {}
+    for payment in Payment.select().where(Payment.subscription_id.is_null(False)):
+        plan = plans.get(payment.subscription_id)
+        if plan is None or plan.user_id != payment.user_id:
+            problems.append({"problem": "subscription_payment_without_plan", "charge": payment.telegram_charge_id})
+            continue
+        if payment.status != PaymentStatus.UNMATCHED:
+            months[plan.id] = months.get(plan.id, 0) + 1
+        if plan.cancelled_at is not None and payment.created_at > plan.cancelled_at and payment.credits:
+            problems.append({"problem": "subscription_credited_after_cancel", "subscription": plan.id,
+                             "charge": payment.telegram_charge_id})
+    for plan in plans.values():
+        if months.get(plan.id, 0) != plan.months:
+            problems.append({"problem": "subscription_months_mismatch", "subscription": plan.id,
+                             "months": plan.months, "paid": months.get(plan.id, 0)})
+    for entry in LedgerEntry.select().where(LedgerEntry.kind == LedgerKind.SUBSCRIPTION_EXPIRY):
+        plan = plans.get(int(entry.reason.removeprefix("subscription ") or 0)) if entry.reason.startswith(
+            "subscription ") else None
+        if plan is None or plan.user_id != entry.user_id or entry.amount >= 0:
+            problems.append({"problem": "subscription_expiry_without_plan", "key": entry.key})
     return problems

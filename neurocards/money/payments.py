@@ -20,7 +20,7 @@ from peewee import IntegrityError
 
 from ..db import database
 from ..models import LedgerEntry, LedgerKind, Payment, PaymentStatus, utcnow
-from . import credits, referrals
+from . import credits, referrals, subscriptions
 from .credits import Movement
 from .invoices import Invoice
 
@@ -36,7 +36,8 @@ class Recorded:
 
 
 def record_payment(*, user_id: int, charge_id: str, provider_charge_id: str, payload: str, currency: str,
-                   stars: int, invoice: Invoice | None, recovered: bool = False, referral=None) -> Recorded:
+                   stars: int, invoice: Invoice | None, recovered: bool = False, referral=None,
+                   month: subscriptions.Month | None = None, rollover: bool = False) -> Recorded:
     """Record a successful payment and credit its pack, once per charge id;
     the seller's first, when someone invited them, with the inviter's bonus
     (``referral``: ``credits.referral``; None gives none) in the same transaction.
@@ -46,6 +47,9 @@ def record_payment(*, user_id: int, charge_id: str, provider_charge_id: str, pay
     ``unmatched``, nothing is credited, and an operator decides.  ``recovered``:
     the reconciler found the charge in Telegram's list with no record of ours
     (the update's handler never got to write it) and is crediting it now.
+    ``month``: the payment is a month of the subscription plan
+    (:mod:`neurocards.money.subscriptions`; ``rollover``: its setting); a
+    renewal of a plan cancelled with us is kept as ``unmatched`` too.
     """
     amount = invoice.credits if invoice is not None else 0
     bonus = None
@@ -57,10 +61,14 @@ def record_payment(*, user_id: int, charge_id: str, provider_charge_id: str, pay
                 status=PaymentStatus.PAID if invoice is not None else PaymentStatus.UNMATCHED,
                 recovered_at=utcnow() if recovered else None,
             )
-            if amount:
+            if amount and month is not None:
+                if subscriptions.credit_month(payment, invoice, month, rollover=rollover) is None:
+                    payment.status, payment.credits, amount = PaymentStatus.UNMATCHED, 0, 0
+                    payment.save(only=[Payment.status, Payment.credits])
+            elif amount:
                 credits.purchase(user_id, amount, charge_id)
-                if referral is not None:
-                    bonus = referrals.on_first_purchase(payment, referral)
+            if amount and referral is not None:
+                bonus = referrals.on_first_purchase(payment, referral)
     except IntegrityError:
         existing = Payment.get_or_none(Payment.telegram_charge_id == charge_id)
         if existing is None:

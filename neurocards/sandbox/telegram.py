@@ -30,7 +30,7 @@ import aiohttp
 from aiohttp import web
 
 from ..settings import SANDBOX_BOT_TOKEN
-from . import telegram_messages, telegram_payments, telegram_profile, telegram_updates
+from . import telegram_messages, telegram_payments, telegram_profile, telegram_subscriptions, telegram_updates
 from .common import CallLog, Faults, add_control_routes
 from .telegram_call import Call, read_params
 from .telegram_control import add_telegram_control_routes
@@ -56,6 +56,7 @@ Method = Callable[[Call], Awaitable[Any]]
 #: The methods the stand-in implements; any other Bot API method is a 400 that says so.
 HANDLERS: dict[str, Method] = {
     **telegram_updates.METHODS, **telegram_profile.METHODS, **telegram_messages.METHODS, **telegram_payments.METHODS,
+    **telegram_subscriptions.METHODS,
 }  # fmt: skip
 #: What Telegram's front end answers when the Bot API behind it is down: nginx's page, not JSON.
 BAD_GATEWAY_PAGE = (

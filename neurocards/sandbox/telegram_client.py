@@ -126,8 +126,33 @@ class TelegramSandbox:
         body = {"user_id": user_id, "message_id": message_id}
         return self._call("POST", "/_sandbox/telegram/pay", body, timeout_s=timeout_s).json()
 
+    def pay_link(self, user_id: int, link: str, *, timeout_s: float = 30.0) -> dict[str, Any]:
+        """The user opens an invoice link (createInvoiceLink's) and pays it: answers as :meth:`pay`;
+        a subscription's first payment also has ``subscription_expiration_date``."""
+        self._last_chat = user_id
+        return self._call("POST", "/_sandbox/telegram/pay_link", {"user_id": user_id, "link": link},
+                          timeout_s=timeout_s).json()
+
+    def renew_subscription(self, user_id: int, charge_id: str, *, fail: bool = False) -> dict[str, Any]:
+        """The subscription paid by ``charge_id`` (any of its charges) falls due: Telegram charges
+        the next period and tells the bot (``{"outcome": "paid", ...}``), or with ``fail`` the user
+        had not the Stars (``{"outcome": "failed"}``: it lapses, the bot hears nothing)."""
+        self._last_chat = user_id
+        body = {"user_id": user_id, "charge_id": charge_id, "fail": fail}
+        return self._call("POST", "/_sandbox/telegram/subscriptions/renew", body).json()
+
+    def cancel_subscription(self, user_id: int, charge_id: str) -> dict[str, Any]:
+        """The user cancels the subscription in Telegram: no more renewals; the bot is not told."""
+        self._last_chat = user_id
+        body = {"user_id": user_id, "charge_id": charge_id}
+        return self._call("POST", "/_sandbox/telegram/subscriptions/cancel", body).json()
+
+    def subscriptions(self) -> list[dict[str, Any]]:
+        """The bot's subscriptions (``first_charge_id``, ``renews``, ``expiration_date``, ...)."""
+        return self.stars()["subscriptions"]
+
     def stars(self) -> dict[str, Any]:
-        """The bot's Stars: ``{"balance", "transactions", "charges", "refunds"}``."""
+        """The bot's Stars: ``{"balance", "transactions", "charges", "refunds", "subscriptions"}``."""
         return self._call("GET", "/_sandbox/telegram/stars").json()
 
     def star_transactions(self) -> list[dict[str, Any]]:

@@ -17,6 +17,7 @@ from aiohttp import web
 from .common import json_body
 from .telegram_payments_checkout import pay, stars_view
 from .telegram_state import TELEGRAM_STATE, BotState, TelegramState
+from .telegram_subscriptions import cancel_by_user, pay_link, renew
 from .telegram_users import ControlError, press_button, send_message, set_blocked
 
 __all__ = ["add_telegram_control_routes", "PREFIX"]
@@ -88,6 +89,24 @@ async def user_pays(request: web.Request, state: TelegramState, bot: BotState) -
 
 
 @_control
+async def user_pays_link(request: web.Request, state: TelegramState, bot: BotState) -> dict[str, Any]:
+    """``{"user_id", "link"}``: the user pays an invoice link (a subscription's first period too)."""
+    return await pay_link(state, bot, await json_body(request))
+
+
+@_control
+async def subscription_renews(request: web.Request, state: TelegramState, bot: BotState) -> dict[str, Any]:
+    """``{"user_id", "charge_id", "fail"?}``: the subscription's next period falls due."""
+    return await renew(state, bot, await json_body(request))
+
+
+@_control
+async def user_cancels_subscription(request: web.Request, state: TelegramState, bot: BotState) -> dict[str, Any]:
+    """``{"user_id", "charge_id"}``: the user cancels in Telegram (the bot is not told)."""
+    return await cancel_by_user(state, bot, await json_body(request))
+
+
+@_control
 async def stars(request: web.Request, state: TelegramState, bot: BotState) -> dict[str, Any]:
     return stars_view(bot)
 
@@ -136,6 +155,9 @@ def add_telegram_control_routes(app: web.Application) -> None:
     router.add_post(f"{PREFIX}/updates", raw_update)
     router.add_post(f"{PREFIX}/pay", user_pays)
     router.add_post("/_sandbox/pay", user_pays)  # the same, beside /_sandbox/scenario and /_sandbox/reset
+    router.add_post(f"{PREFIX}/pay_link", user_pays_link)
+    router.add_post(f"{PREFIX}/subscriptions/renew", subscription_renews)
+    router.add_post(f"{PREFIX}/subscriptions/cancel", user_cancels_subscription)
     router.add_get(f"{PREFIX}/stars", stars)
     router.add_get(f"{PREFIX}/chats/{{chat_id}}/transcript", transcript)
     router.add_get(f"{PREFIX}/files/{{file_id}}", file_bytes)

@@ -151,6 +151,9 @@ def deliver_payment_message(bot: BotState, chat: Chat, kind: str, charge: Charge
                "telegram_payment_charge_id": charge.telegram_payment_charge_id}  # fmt: skip
     if kind == "successful_payment":
         payment["provider_payment_charge_id"] = charge.provider_payment_charge_id
+        if charge.subscription is not None:  # a period of a subscription: its end, and whether it is the first
+            payment.update(subscription_expiration_date=charge.subscription_expiration_date, is_recurring=True,
+                           is_first_recurring=charge.is_first_recurring)  # fmt: skip
     date = charge.date if kind == "successful_payment" else charge.refund_date
     message_id = chat.new_message_id()
     message = {"message_id": message_id, "from": dict(chat.user), "chat": chat.as_chat(), "date": date, kind: payment}

@@ -17,11 +17,11 @@ import asyncio
 from typing import Any
 
 from .telegram_payments import deliver_payment_message
-from .telegram_payments_state import CURRENCY, Checkout, Invoice
+from .telegram_payments_state import CURRENCY, Charge, Checkout, Invoice
 from .telegram_state import BotState, Chat, TelegramState
 from .telegram_users import ControlError
 
-__all__ = ["pay", "stars_view"]
+__all__ = ["pay", "check_out", "announce_charge", "stars_view"]
 
 
 def _invoice_to_pay(bot: BotState, body: dict[str, Any]) -> tuple[Chat, Invoice]:
@@ -58,6 +58,13 @@ async def pay(state: TelegramState, bot: BotState, body: dict[str, Any]) -> dict
     """The user pays an invoice: ``outcome`` is ``paid`` (with the charge), ``refused`` (with the
     bot's error_message) or ``no_answer`` (the bot did not answer in time; nothing is charged)."""
     chat, invoice = _invoice_to_pay(bot, body)
+    return await check_out(state, bot, chat, invoice)
+
+
+async def check_out(state: TelegramState, bot: BotState, chat: Chat, invoice: Invoice,
+                    link: str | None = None) -> dict[str, Any]:  # fmt: skip
+    """The pre_checkout_query, the bot's answer, and on ok the charge and its successful_payment
+    (``invoice``: a message's, or the one a user opened from ``link``)."""
     checkout = bot.stars.new_checkout(invoice)
     query = {"id": checkout.id, "from": dict(chat.user), "currency": CURRENCY, "total_amount": invoice.total_amount,
              "invoice_payload": invoice.payload}  # fmt: skip
@@ -73,18 +80,28 @@ async def pay(state: TelegramState, bot: BotState, body: dict[str, Any]) -> dict
         return {**result, "outcome": "no_answer"}
     if not checkout.ok:
         return {**result, "outcome": "refused", "error_message": checkout.error_message}
-    charge = bot.stars.charge(checkout, chat.user)
+    charge = bot.stars.charge(checkout, chat.user, link)
+    return {**result, **announce_charge(state, bot, chat, charge)}
+
+
+def announce_charge(state: TelegramState, bot: BotState, chat: Chat, charge: Charge) -> dict[str, Any]:
+    """The successful_payment message of ``charge`` to the bot (twice under ``duplicate_payment``),
+    recorded in the transcript; what the control call answers about it."""
     times = 2 if state.faults.active("duplicate_payment", chat_id=chat.id) else 1
     message, update_ids = deliver_payment_message(bot, chat, "successful_payment", charge, times)
     chat.record(state.next_seq(), "successful_payment", message_id=message["message_id"], update_ids=update_ids,
-                invoice_message_id=invoice.message_id, **message["successful_payment"])  # fmt: skip
-    return {**result, "outcome": "paid", "telegram_payment_charge_id": charge.telegram_payment_charge_id,
+                invoice_message_id=charge.invoice.message_id, **message["successful_payment"])  # fmt: skip
+    paid = {"outcome": "paid", "telegram_payment_charge_id": charge.telegram_payment_charge_id,
             "provider_payment_charge_id": charge.provider_payment_charge_id, "message_id": message["message_id"],
             "update_ids": update_ids}  # fmt: skip
+    if charge.subscription is not None:
+        paid["subscription_expiration_date"] = charge.subscription_expiration_date
+    return paid
 
 
 def stars_view(bot: BotState) -> dict[str, Any]:
     """The bot's Stars for the control API: balance, StarTransactions, every charge and the refunded ones."""
     charges = [charge.view() for charge in bot.stars.charges.values()]
     return {"balance": bot.stars.balance, "transactions": bot.stars.star_transactions(), "charges": charges,
-            "refunds": [charge for charge in charges if charge["refunded"]]}  # fmt: skip
+            "refunds": [charge for charge in charges if charge["refunded"]],
+            "subscriptions": [subscription.view() for subscription in bot.stars.subscriptions.values()]}  # fmt: skip

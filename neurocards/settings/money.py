@@ -6,7 +6,7 @@ from pydantic import Field
 
 from .base import Section
 
-__all__ = ["Pack", "PromoSettings", "ReferralSettings", "CreditsSettings"]
+__all__ = ["Pack", "PromoSettings", "ReferralSettings", "SubscriptionSettings", "CreditsSettings"]
 
 
 class Pack(Section):
@@ -31,6 +31,16 @@ class ReferralSettings(Section):
     max_per_month: int = Field(20, ge=0, le=10_000)  # bonuses one inviter may get in a calendar month (UTC)
 
 
+class SubscriptionSettings(Section):
+    """The monthly plan sold as a Telegram Stars subscription (/subscription)."""
+
+    credits: int = Field(30, ge=0, le=10_000)  # a month's credits; 0: no plan on sale
+    stars: int = Field(220, ge=1, le=10_000)  # a month's price (Telegram takes at most 10,000 a period)
+    rollover: bool = False  # a month's unused credits carry over; else they expire when the month ends
+    end_grace_s: float = Field(86_400.0, ge=0)  # a month with no renewal this long after its end has ended
+    sweep_period_s: float = Field(600.0, gt=0)  # how often ended months are looked for
+
+
 class CreditsSettings(Section):
     welcome: int = Field(3, ge=0)
     price: int = Field(1, ge=1)
@@ -42,6 +52,7 @@ class CreditsSettings(Section):
     recover_after_s: float = Field(60.0, ge=0)  # ... then the reconciler credits a charge this old from Telegram's list
     promo: PromoSettings = PromoSettings()
     referral: ReferralSettings = ReferralSettings()
+    subscription: SubscriptionSettings = SubscriptionSettings()
 
     def pack(self, credits: int, stars: int) -> Pack | None:
         """The pack selling ``credits`` for ``stars``, if it is on sale."""

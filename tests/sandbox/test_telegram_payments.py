@@ -27,7 +27,7 @@ STARS = 50
 SELLER_USER = {"id": SELLER, "is_bot": False, "first_name": "Seller", "language_code": "ru"}
 CHARGE_ID = re.compile(r"stx[A-Za-z0-9_-]{80}")
 TOO_OLD = "Bad Request: query is too old and response timeout expired or query ID is invalid"
-NO_STARS = {"balance": 0, "transactions": [], "charges": [], "refunds": []}
+NO_STARS = {"balance": 0, "transactions": [], "charges": [], "refunds": [], "subscriptions": []}
 
 
 def pack_invoice(**changes: Any) -> dict[str, Any]:

@@ -6,19 +6,21 @@ Telegram reports, and /paysupport and /terms."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 import time
 
 from aiogram import Bot, F, Router
 from aiogram.filters import Command
-from aiogram.types import CallbackQuery, LabeledPrice, Message, PreCheckoutQuery
+from aiogram.types import CallbackQuery, LabeledPrice, Message, PreCheckoutQuery, SuccessfulPayment
 from aiogram.utils.callback_answer import CallbackAnswer
 
 from ...context import Context
 from ...db import record_effect
 from ...keyboards import BuyPack, ShowPacks, packs_keyboard
 from ...models import PaymentStatus, User
-from ...money import invoices, payments, referrals
+from ...money import invoices, payments, referrals, subscriptions
+from ...money.invoices import SUBSCRIPTION_PERIOD_S
 from ...money.credits import InsufficientCredits
 from ...settings import Settings
 from ...texts import language_of, text
@@ -66,6 +68,14 @@ async def send_invoice(query: CallbackQuery, callback_data: BuyPack, context: Co
     metrics.payments.labels("invoice_sent").inc()
 
 
+def on_sale(settings: Settings, invoice: invoices.Invoice) -> bool:
+    """The pack, or the subscription plan, the invoice sells is still sold on those terms."""
+    if invoice.subscription:
+        plan = settings.credits.subscription
+        return bool(plan.credits) and (invoice.credits, invoice.stars) == (plan.credits, plan.stars)
+    return settings.credits.pack(invoice.credits, invoice.stars) is not None
+
+
 @router.pre_checkout_query()
 async def check_out(query: PreCheckoutQuery, context: Context, settings: Settings, metrics: BotMetrics) -> None:
     """Answered here, in the update's own handler and without the database:
@@ -75,17 +85,24 @@ async def check_out(query: PreCheckoutQuery, context: Context, settings: Setting
         invoices.check(
             context.invoice_key, query.invoice_payload, payer_id=query.from_user.id, currency=query.currency,
             total_amount=query.total_amount, ttl_s=settings.credits.invoice_ttl_s,
-            on_sale=lambda credits_, stars: settings.credits.pack(credits_, stars) is not None,
+            on_sale=lambda invoice: on_sale(settings, invoice),
         )
     except invoices.InvoiceRefused as refused:
         logger.warning("checkout refused (%s): user=%s", refused.reason, query.from_user.id)
         await query.answer(ok=False, error_message=text(language_of(query.from_user.language_code),
-                                                        f"pay.refused.{refused.reason}"))
+                                                        _refusal_key(query.invoice_payload, refused.reason)))
         metrics.payments.labels("checkout_refused").inc()
     else:
         await query.answer(ok=True)
         metrics.payments.labels("checkout_ok").inc()
     metrics.pre_checkout_seconds.observe(time.perf_counter() - started)
+
+
+def _refusal_key(payload: str, reason: str) -> str:
+    """A subscription link that expired or whose plan changed says so in its own words."""
+    if invoices.is_subscription(payload) and reason in ("expired", "unknown_pack"):
+        return f"subscription.refused.{reason}"
+    return f"pay.refused.{reason}"
 
 
 @router.message(F.successful_payment)
@@ -98,7 +115,8 @@ async def take_payment(message: Message, context: Context, bot: Bot, seller: Use
     paid = message.successful_payment
     try:
         invoice = invoices.check(context.invoice_key, paid.invoice_payload, payer_id=seller.id,
-                                 currency=paid.currency, total_amount=paid.total_amount)
+                                 currency=paid.currency, total_amount=paid.total_amount,
+                                 recurring=bool(paid.is_recurring))
     except invoices.InvoiceRefused as refused:
         logger.error("payment %s can't be matched (%s): user=%s stars=%s", paid.telegram_payment_charge_id,
                      refused.reason, seller.id, paid.total_amount)
@@ -107,14 +125,26 @@ async def take_payment(message: Message, context: Context, bot: Bot, seller: Use
         record_effect, payments.record_payment, within_s=settings.credits.payment_wait_s, user_id=seller.id,
         charge_id=paid.telegram_payment_charge_id, provider_charge_id=paid.provider_payment_charge_id,
         payload=paid.invoice_payload, currency=paid.currency, stars=paid.total_amount, invoice=invoice,
-        referral=settings.credits.referral,
+        referral=settings.credits.referral, month=_month(paid), rollover=settings.credits.subscription.rollover,
     )
     if recorded.created:
-        metrics.payments.labels("paid" if invoice is not None else "unmatched").inc()
+        metrics.payments.labels("paid" if recorded.payment.status == PaymentStatus.PAID else "unmatched").inc()
         metrics.stars.inc(paid.total_amount)
+        if paid.is_recurring and invoice is not None:
+            metrics.subscriptions.labels("renewal_refused" if recorded.payment.subscription_id is None
+                                         else "subscribed" if paid.is_first_recurring else "renewed").inc()
     else:
         metrics.payments.labels("duplicate").inc()
     await answer_payment(recorded.payment, context, bot, seller, metrics)
+
+
+def _month(paid: SuccessfulPayment) -> subscriptions.Month | None:
+    """A subscription's month, as the payment tells it (None: a pack)."""
+    if not paid.is_recurring:
+        return None
+    expires = paid.subscription_expiration_date or int(time.time()) + SUBSCRIPTION_PERIOD_S
+    return subscriptions.Month(dt.datetime.fromtimestamp(expires, dt.UTC).replace(tzinfo=None),
+                               first=bool(paid.is_first_recurring))
 
 
 @router.message(F.refunded_payment)
