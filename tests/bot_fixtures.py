@@ -99,6 +99,11 @@ class Chat:
             seen = [(e.get("text") or e.get("caption")) for e in self.messages()]
             raise AssertionError(f"never saw {expected!r}; the bot said {seen!r}") from None
 
+    def wait_edited(self, message: dict, expected: str, timeout: float = 20.0) -> None:
+        """The bot's ``message`` edited in place to ``expected``."""
+        self.tg.wait_for(lambda t: t["messages"][str(message["message_id"])].get("text") == expected,
+                         timeout=timeout, chat_id=self.id)
+
     def wait_answer(self, query_id: str, timeout: float = 20.0) -> dict:
         def find(transcript):
             found = [e for e in transcript["events"]

@@ -56,11 +56,6 @@ def report(chat: Chat, job: Job, video: dict, reason: str) -> dict:
     return question
 
 
-def wait_edited(chat: Chat, message: dict, expected: str) -> None:
-    """The bot's ``message`` edited in place to ``expected``."""
-    chat.tg.wait_for(lambda t: t["messages"][str(message["message_id"])].get("text") == expected, chat_id=chat.id)
-
-
 def card(admin: Chat, report_row: Report, job: Job) -> tuple[dict, dict]:
     """The card the operator got: the photo with the report, then the video with the prompt and the buttons."""
     def find(transcript):
@@ -85,7 +80,7 @@ def test_a_report_reaches_the_operators_and_a_refund_goes_back_once(bot, admin):
     question = report(chat, job, video, "bad_quality")
 
     # Then they are thanked, and the operators get the card
-    wait_edited(chat, question, chat.t("report.received", info="Ceramic mug <350 ml>"))
+    chat.wait_edited(question, chat.t("report.received", info="Ceramic mug <350 ml>"))
     [row] = Report.select().where(Report.job == job.id)
     assert (row.reason, row.status, row.user_id) == ("bad_quality", "open", chat.id)
     job = Job.get_by_id(job.id)
@@ -122,7 +117,7 @@ def test_something_else_in_their_words_and_a_free_re_run(bot, admin):
     chat = Chat(bot, "ru")
     job, video = delivered(chat, "Свеча")
     question = report(chat, job, video, "other")
-    wait_edited(chat, question, chat.t("report.ask_comment", info="Свеча"))
+    chat.wait_edited(question, chat.t("report.ask_comment", info="Свеча"))
     chat.say("На видео другой логотип")
     chat.wait_text(chat.t("report.received", info="Свеча"))
     row = Report.get(Report.job == job.id)
@@ -171,7 +166,7 @@ def test_a_video_is_reported_once_and_only_when_delivered(bot, admin):
     chat = Chat(bot)
     job, video = delivered(chat, "Scarf")
     question = report(chat, job, video, "wrong_product")
-    wait_edited(chat, question, chat.t("report.received", info="Scarf"))
+    chat.wait_edited(question, chat.t("report.received", info="Scarf"))
     tap = chat.press(callback_data=f"job:report:{job.id}", message_id=video["message_id"])
     assert chat.wait_answer(tap["callback_query_id"])["text"] == chat.t("report.already")
     assert Report.select().where(Report.job == job.id).count() == 1

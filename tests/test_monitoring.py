@@ -162,10 +162,22 @@ def _seller_starts_a_job(stack: Stack, caption: str) -> int:
     return user_id
 
 
-def _seller_buys_a_pack(stack: Stack) -> Payment:
-    """A seller opens /buy, picks the pack of 5 and pays the invoice in Stars."""
+def _invited_seller(stack: Stack) -> Chat:
+    """A new seller who came by another's /invite link (their first purchase earns a bonus)."""
+    inviter = Chat(stack, user_id=next(_user_ids))
+    inviter.start()
+    inviter.command("invite")
+    link = inviter.tg.wait_for(lambda t: [e["text"] for e in _bot_messages(t) if "?start=ref_" in e.get("text", "")],
+                               timeout=30, chat_id=inviter.id)[0]
     chat = Chat(stack, user_id=next(_user_ids))
-    chat.start()
+    chat.command("start", link.split("?start=", 1)[1].split()[0])
+    chat.tg.wait_for(_bot_messages, timeout=30, chat_id=chat.id)
+    return chat
+
+
+def _seller_buys_a_pack(stack: Stack) -> Payment:
+    """An invited seller opens /buy, picks the pack of 5 and pays the invoice in Stars."""
+    chat = _invited_seller(stack)
     chat.command("buy")
     chat.wait_text(chat.t("buy.title", price=1))
     chat.press(callback_data="buy:5:50")
@@ -175,6 +187,20 @@ def _seller_buys_a_pack(stack: Stack) -> Payment:
     assert outcome["outcome"] == "paid", outcome
     return wait_until(lambda: Payment.get_or_none(Payment.telegram_charge_id == outcome["telegram_payment_charge_id"]),
                       timeout=30, what="the payment")
+
+
+def _seller_subscribes(stack: Stack) -> Payment:
+    """A seller opens /subscription and pays the monthly plan's invoice link."""
+    chat = Chat(stack, user_id=next(_user_ids))
+    chat.start()
+    chat.command("subscription")
+    link = chat.tg.wait_for(lambda t: [b["url"] for e in _bot_messages(t) for row in
+                                       (e.get("reply_markup") or {}).get("inline_keyboard", []) for b in row
+                                       if b.get("url")], timeout=30, chat_id=chat.id)[0]
+    outcome = chat.tg.pay_link(chat.id, link)
+    assert outcome["outcome"] == "paid", outcome
+    return wait_until(lambda: Payment.get_or_none(Payment.telegram_charge_id == outcome["telegram_payment_charge_id"]),
+                      timeout=30, what="the plan's first month")
 
 
 def _jobs_of(user_ids: list[int]) -> list[Job]:
@@ -190,8 +216,9 @@ def traffic(stack, prometheus):
     """Sellers take jobs through the bot until every series of the dashboard exists;
     returns the ended jobs once Prometheus has scraped everything they left behind."""
     stack.reset_sandbox()
-    # Given a seller buying a pack with Stars
+    # Given an invited seller buying a pack with Stars (their inviter's bonus with it), another subscribing
     assert _seller_buys_a_pack(stack).credits == 5
+    assert _seller_subscribes(stack).subscription_id is not None
 
     # and KIE refusing one job for its content and answering another 402 at create
     stack.fault("kie", "code", count=1, match={"endpoint": "generate"}, params={"code": 402})

@@ -112,9 +112,19 @@ def test_a_renewal_of_a_plan_cancelled_with_us_credits_nothing(seller):
     assert audit()["ok"]
 
 
-def test_a_renewal_of_no_plan_of_ours_credits_nothing(seller):
-    stray = month(plan_payload(), "m9", first=False, ends=utcnow() + MONTH)
-    assert (stray.payment.status, balance(), Subscription.select().count()) == ("unmatched", 0, 0)
+def test_a_renewal_whose_first_month_was_never_recorded_starts_the_plan(seller):
+    # (the first month's update lost: Telegram delivers it once; the payload is one we signed)
+    renewal = month(plan_payload(), "m2", first=False, ends=utcnow() + MONTH)
+    plan = Subscription.get(Subscription.user == seller)
+    assert (plan.first_charge_id, plan.months, renewal.payment.subscription_id, balance()) == ("m2", 1, plan.id, 30)
+    assert audit()["ok"]
+
+
+def test_a_month_whose_payload_we_never_signed_credits_nothing(seller):
+    forged = payments.record_payment(user_id=seller, charge_id="m9", provider_charge_id="", payload="s1.forged",
+                                     currency="XTR", stars=220, invoice=None,
+                                     month=subscriptions.Month(utcnow() + MONTH, first=True))
+    assert (forged.payment.status, balance(), Subscription.select().count()) == ("unmatched", 0, 0)
     assert audit()["ok"]
 
 

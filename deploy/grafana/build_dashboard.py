@@ -136,6 +136,10 @@ def rows() -> list[tuple[str, list[dict]]]:
                 ' / sum(increase(neurocards_credits_total{kind="debit"}[15m]))', "refunded / debited")],
                 unit="percentunit", thresholds=[(None, "green"), (0.1, "orange"), (0.2, "red")],
                 description="Credits refunded over credits debited (alert: above 20%)."),
+            timeseries("Credits given away per hour: promo codes, referral bonuses", [target(
+                'sum by (kind) (increase(neurocards_credits_total{kind=~"promo|referral"}[1h]))', "{{kind}}")],
+                description="Promo codes redeemed (/promo) and inviters' bonuses for invited sellers' first "
+                            "purchases (/invite), counted by the bot."),
         ]),
         ("Payments", [
             timeseries("Stars received per hour", [target(
@@ -165,6 +169,11 @@ def rows() -> list[tuple[str, list[dict]]]:
                 f"sum(increase(neurocards_webhook_refused_total[{RATE}]))", "refused")],
                 description="Requests to the webhook without Telegram's secret, refused before any "
                             "handler (alert: any in 15 min)."),
+            timeseries("Subscriptions per day: subscribed, renewed, cancelled, ended", [target(
+                "sum by (event) (increase(neurocards_subscriptions_total[1d]))", "{{event}}")],
+                description="The monthly plan (/subscription): first months paid, renewals, cancellations "
+                            "and their take-backs, plans ended with no renewal, and renewal_refused "
+                            "(Telegram renewed a plan cancelled with us: nothing credited)."),
         ]),
         ("Actors ($actor)", [
             timeseries("Messages per second", [target(

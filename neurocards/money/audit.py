@@ -42,8 +42,8 @@ from ..models import (
     PaymentStatus,
     PromoCode,
     Report,
-    Subscription,
     ReportStatus,
+    Subscription,
     User,
 )
 from .payments import TAKE_BACK_PREFIX, VOID_PREFIX

@@ -15,8 +15,10 @@ which calls :func:`credit_month` in its transaction:
   expire first (a ``sub_expiry`` row keyed by the new month's charge): the
   plan's credits count as spent before any others, so bought credits never
   expire;
-- a renewal for a plan the seller cancelled with us, or for no plan of ours,
-  credits nothing: the payment is kept as unmatched for an operator.
+- a renewal for a plan the seller cancelled with us credits nothing: the
+  payment is kept as unmatched for an operator (so is one whose payload we
+  never signed: :mod:`~neurocards.money.invoices`); a renewal of a plan we sold
+  whose first month was never recorded starts the plan.
 
 A month with no renewal ``end_grace_s`` past its end has ended
 (:func:`end_lapsed`, on a period): its unused credits expire the same way.
@@ -63,19 +65,19 @@ def _expiry_key(reason: str) -> str:
 def credit_month(payment: Payment, invoice, month: Month, *, rollover: bool) -> Subscription | None:
     """Inside the payment's transaction: the plan's month credited once, its
     subscription made or moved on; None (nothing credited) for a renewal of a
-    plan cancelled with us or unknown to us."""
-    if month.first:
+    plan cancelled with us."""
+    subscription = None if month.first else (
+        Subscription.select()
+        .where((Subscription.user == payment.user_id) & (Subscription.invoice_payload == payment.invoice_payload))
+        .order_by(Subscription.id.desc()).first())
+    if subscription is None:  # the first month (or a renewal whose first month we never recorded: a plan we sold)
         subscription = Subscription.create(
             user=payment.user_id, first_charge_id=payment.telegram_charge_id, invoice_payload=payment.invoice_payload,
             credits=invoice.credits, stars=invoice.stars, period_end=month.expires_at)
     else:
-        subscription = (Subscription.select()
-                        .where((Subscription.user == payment.user_id)
-                               & (Subscription.invoice_payload == payment.invoice_payload))
-                        .order_by(Subscription.id.desc()).first())
-        if subscription is None or subscription.status == SubscriptionStatus.CANCELLED:
-            logger.error("renewal %s of %s: %s, nothing credited", payment.telegram_charge_id, payment.user_id,
-                         "no such subscription" if subscription is None else "cancelled by the seller")
+        if subscription.status == SubscriptionStatus.CANCELLED:
+            logger.error("renewal %s of %s for a plan cancelled with us: nothing credited",
+                         payment.telegram_charge_id, payment.user_id)
             return None
         if not rollover:
             _expire_unused(subscription, payment.telegram_charge_id)

@@ -13,8 +13,7 @@ from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import LabeledPrice
 
 from neurocards.sandbox.telegram_client import TelegramSandboxError
-from tests.sandbox.telegram_support import SELLER, run
-from tests.sandbox.telegram_support import sandbox, tg  # noqa: F401  (fixtures)
+from tests.sandbox.telegram_support import SELLER, run, sandbox, tg  # noqa: F401  (fixtures)
 from tests.sandbox.test_telegram_payments import next_updates
 
 PERIOD = 2_592_000
@@ -56,14 +55,17 @@ def test_a_subscription_link_is_paid_and_renewed_by_telegram_until_cancelled(san
 
     payment = first.message.successful_payment
     assert (payment.is_recurring, payment.is_first_recurring, payment.total_amount) == (True, True, 220)
-    assert payment.invoice_payload == PAYLOAD and payment.telegram_payment_charge_id == paid["telegram_payment_charge_id"]
+    assert payment.invoice_payload == PAYLOAD
+    assert payment.telegram_payment_charge_id == paid["telegram_payment_charge_id"]
     renewed = second.message.successful_payment
     assert (renewed.is_recurring, renewed.is_first_recurring, renewed.invoice_payload) == (True, False, PAYLOAD)
     assert renewed.subscription_expiration_date - payment.subscription_expiration_date == PERIOD
-    assert renewed.telegram_payment_charge_id == renewal["telegram_payment_charge_id"] != paid["telegram_payment_charge_id"]
+    assert renewed.telegram_payment_charge_id == renewal["telegram_payment_charge_id"]
+    assert renewal["telegram_payment_charge_id"] != paid["telegram_payment_charge_id"]
     assert refused.status == 409
     [subscription] = tg.subscriptions()
-    assert (subscription["renews"], subscription["canceled_by_user"], len(subscription["charge_ids"])) == (False, True, 2)
+    assert (subscription["renews"], subscription["canceled_by_user"]) == (False, True)
+    assert len(subscription["charge_ids"]) == 2
     transactions = tg.star_transactions()
     assert [t["source"]["subscription_period"] for t in transactions] == [PERIOD, PERIOD]
     assert tg.stars()["balance"] == 440

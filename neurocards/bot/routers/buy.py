@@ -20,8 +20,8 @@ from ...db import record_effect
 from ...keyboards import BuyPack, ShowPacks, packs_keyboard
 from ...models import PaymentStatus, User
 from ...money import invoices, payments, referrals, subscriptions
-from ...money.invoices import SUBSCRIPTION_PERIOD_S
 from ...money.credits import InsufficientCredits
+from ...money.invoices import SUBSCRIPTION_PERIOD_S
 from ...settings import Settings
 from ...texts import language_of, text
 from ..metrics import BotMetrics

@@ -82,7 +82,8 @@ async def change_plan(query: CallbackQuery, callback_data: SubscriptionAction, b
         await _refresh(query, lang, subscription)
         return
     try:
-        await bot.edit_user_star_subscription(user_id=seller.id, telegram_payment_charge_id=subscription.first_charge_id,
+        await bot.edit_user_star_subscription(user_id=seller.id,
+                                              telegram_payment_charge_id=subscription.first_charge_id,
                                               is_canceled=callback_data.cancel)
     except TelegramBadRequest as exc:
         logger.warning("editUserStarSubscription refused for subscription %s: %s", subscription.id, exc.message)
