@@ -36,7 +36,7 @@ from neurocards.limits.budgets import try_acquire
 from neurocards.media import links
 from neurocards.media.local import FinishedVideo, local_finished
 from neurocards.models import Job, JobStatus
-from neurocards.money import credits
+from neurocards.money import credits, economics
 from neurocards.texts import text
 
 from . import context, declare
@@ -109,6 +109,9 @@ def _delivered(job_id: str) -> None:
     context.send(ActorName.SHOW_STATUS, job_id)
     context.metrics.video_delivered(job.video_bytes)
     context.metrics.job_finished(job)
+    if job.price:  # what the seller's credits for it are worth (issue 22: revenue against cost)
+        context.metrics.revenue_usd.labels(job.model or context.settings.kie.model).inc(
+            job.price * economics.usd_per_credit(context.settings))
 
 
 #: Words of a Bad Request about the file itself (its type, size, dimensions),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from neurocards import jobs
-from neurocards.clients.prompt_writer import fallback_prompt
+from neurocards.clients.prompt_writer import Written, fallback_prompt
 from neurocards.dispatch import ActorName
 from neurocards.errors import Kind, classify
 from neurocards.jobs.pipeline import current_message_id, current_retries, job_to_work_on
@@ -27,24 +27,27 @@ def enhance_prompt(job_id: str) -> None:
     jobs.advance(job.id, JobStatus.CREATED, JobStatus.ENHANCING, message_id)
     context.send(ActorName.SHOW_STATUS, job_id)
 
-    prompt = _write_prompt(job)
-    if jobs.advance(job.id, JobStatus.ENHANCING, JobStatus.GENERATING, message_id, prompt=prompt):
+    written = _write_prompt(job)
+    if jobs.advance(job.id, JobStatus.ENHANCING, JobStatus.GENERATING, message_id, prompt=written.prompt,
+                    openai_input_tokens=written.input_tokens, openai_output_tokens=written.output_tokens):
+        context.metrics.cost("openai", context.settings.openai.model,
+                             context.settings.economics.openai_usd(written.input_tokens, written.output_tokens))
         context.send(ActorName.SUBMIT_GENERATION, job_id)
         context.send(ActorName.SHOW_STATUS, job_id)
 
 
-def _write_prompt(job) -> str:
+def _write_prompt(job) -> Written:
     """The model's prompt; the template prompt when OpenAI is out of reach for good
     (setting ``pipeline.openai_fallback``), so a seller still gets a video."""
     photo = local_photo(context, job)
     try:
         with context.metrics.external_call("openai", "write_prompt"):
-            return context.prompt_writer.write_prompt(photo.read_bytes(), photo_mime_type(photo), job.product_info)
+            return context.prompt_writer.write(photo.read_bytes(), photo_mime_type(photo), job.product_info)
     except Exception as exc:
         failure = classify(exc)
         last_try = current_retries() >= _policy.max_retries
         fallback_allowed = _policy.openai_fallback and failure.kind is not Kind.USER
         if fallback_allowed and (failure.kind is Kind.SYSTEM or last_try):
             job_logger(job.id).warning("prompt writer failed (%s); using the template prompt", failure.error_class)
-            return fallback_prompt(job.product_info)
+            return Written(fallback_prompt(job.product_info))
         raise

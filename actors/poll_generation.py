@@ -24,6 +24,7 @@ from neurocards.limits.budgets import try_acquire
 from neurocards.limits.kie_keys import KeyTrouble
 from neurocards.logs import job_logger
 from neurocards.models import Job, JobStatus, utcnow
+from neurocards.money import economics
 
 from . import context, declare
 
@@ -66,7 +67,7 @@ def poll_generation(job_id: str, seq: int) -> None:
         return
     if status.state == "success":
         if jobs.advance(job.id, JobStatus.GENERATING, JobStatus.DOWNLOADING, message_id, where=this_poll,
-                        result_url=status.result_url, poll_count=seq + 1):
+                        result_url=status.result_url, poll_count=seq + 1, **_reported_cost(status, model)):
             context.send(ActorName.DOWNLOAD_VIDEO, job_id)
             context.send(ActorName.SHOW_STATUS, job_id)
     elif status.state == "failed":
@@ -75,6 +76,14 @@ def poll_generation(job_id: str, seq: int) -> None:
         _resubmit(job, this_poll, seq, message_id, reason=f"task {job.kie_task_id} passed its deadline")
     else:
         _poll_later(job, seq, message_id, this_poll)
+
+
+def _reported_cost(status, model: str) -> dict:
+    """KIE's own figure for the task, where it gives one, in place of the price table's."""
+    if status.cost_credits is None:
+        return {}
+    table = economics.task_credits(_settings, model)
+    return {"kie_credits": Job.kie_credits + (status.cost_credits - table), "kie_cost_source": "kie"}
 
 
 def _poll_later(job: Job, seq: int, message_id: str, this_poll) -> None:

@@ -27,6 +27,7 @@ from neurocards.limits.kie_keys import KeyTrouble
 from neurocards.media.local import local_photo
 from neurocards.media.storage import photo_mime_type
 from neurocards.models import Job, JobStatus, utcnow
+from neurocards.money import economics
 
 from . import context, declare
 
@@ -67,11 +68,15 @@ def submit_generation(job_id: str) -> None:
         jobs.release(job.id, Claim.SUBMIT, delivery_id)
         raise
     now, first_s = utcnow(), _first_poll_s()
+    model = job.model or _settings.kie.model
+    task_credits = economics.task_credits(_settings, model)  # every task KIE made is paid for
     submitted = jobs.update_in_state(
         job.id,
         JobStatus.GENERATING,
         where=Job.submit_claim == delivery_id,
         kie_task_id=task_id,
+        kie_credits=Job.kie_credits + task_credits,
+        kie_cost_source="table",
         kie_key=key,
         submit_claim="",
         kie_attempts=Job.kie_attempts + 1,
@@ -80,6 +85,7 @@ def submit_generation(job_id: str) -> None:
         moved_by_message=current_message_id(),
     )
     if submitted:
+        context.metrics.cost("kie", model, task_credits * _settings.economics.usd_per_kie_credit)
         _schedule_first_poll(job)
 
 

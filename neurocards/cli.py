@@ -81,8 +81,11 @@ def cmd_stats(settings, args) -> int:
     from .stats import stats
 
     _open_database(settings)
+    from .money import economics
+
     report = stats()
     report["storage"] = _storage_use(settings)
+    report["economics"] = economics.report(settings)
     if args.json:
         print(json.dumps(report, indent=2, sort_keys=True))
     else:
@@ -97,6 +100,13 @@ def cmd_stats(settings, args) -> int:
         p = report["purchases"]
         print(f"purchases: {p['count']} ({p['stars']} Stars for {p['credits']} credits; "
               f"refunded {p['refunded']}, unmatched {p['unmatched']})")
+        money = report["economics"]
+        for name, row in (("total", money["total"]), *((f"model {m}", r) for m, r in money["by_model"].items())):
+            margin = "n/a" if row["margin"] is None else f"{row['margin']:.0%}"
+            per_video = "n/a" if row["margin_per_video_usd"] is None else f"${row['margin_per_video_usd']:.3f}"
+            print(f"economics, {name}: revenue ${row['revenue_usd']:.2f}, cost ${row['cost_usd']:.2f} "
+                  f"({row['kie_credits']:g} KIE credits), margin {margin}, {per_video} a video "
+                  f"({row['videos']} videos of {row['jobs']} jobs)")
         sub = report["subscriptions"]
         print(f"subscriptions: {sub['active']} active, {sub['cancelled']} cancelled, {sub['ended']} ended; "
               f"{sub['months_paid']} months paid ({sub['stars']} Stars), {c['subscription']} credits, "
@@ -209,6 +219,7 @@ def cmd_watchdog(settings, args) -> int:
         signal.signal(signum, lambda *_: stop.set())
     context = Context(settings)
     metrics = WatchdogMetrics()
+    metrics.margin_floor.set(settings.economics.margin_alert_below)
     server = metrics.serve(settings.metrics.host, settings.metrics.watchdog_port)
     watchdog = settings.watchdog
     print(f"watchdog: a pass every {watchdog.period_s:g} s, lease {watchdog.lease_s:g} s", flush=True)

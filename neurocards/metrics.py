@@ -83,6 +83,12 @@ class WorkerMetrics:
             "neurocards_external_call_seconds", "Latency of calls to external services.",
             ["service", "operation"], buckets=CALL_BUCKETS, registry=registry,
         )
+        self.cost_usd = Counter(
+            "neurocards_cost_usd_total", "What KIE's tasks and OpenAI's prompts cost, in USD (economics settings).",
+            ["service", "model"], registry=registry)
+        self.revenue_usd = Counter(
+            "neurocards_revenue_usd_total", "Credits of delivered videos, in USD at the packs' mean price "
+            "(economics.usd_per_star).", ["model"], registry=registry)
         self.delivered_bytes = Counter("neurocards_delivered_bytes_total", "Bytes of video sent to sellers.",
                                        registry=registry)
         self.ready_to_delivered = Histogram(
@@ -115,6 +121,11 @@ class WorkerMetrics:
         self.finish_bytes.labels("out").inc(bytes_out)
         if fallback:
             self.finish_fallbacks.labels(fallback).inc()
+
+    def cost(self, service: str, model: str, usd: float) -> None:
+        """What an outside service charged for a job's work (KIE's task, OpenAI's prompt)."""
+        if usd:
+            self.cost_usd.labels(service, model).inc(usd)
 
     def job_finished(self, job) -> None:
         """Count a job that just ended and observe its end-to-end and per-stage times."""

@@ -17,6 +17,7 @@ from peewee import (
     BooleanField,
     CharField,
     DateTimeField,
+    FloatField,
     ForeignKeyField,
     IntegerField,
     Model,
@@ -148,6 +149,13 @@ class Job(BaseModel):
     finish_fallback = CharField(max_length=16, default="")  # "", "reencoded", "raw": what finishing had to do
     delivered_as = CharField(max_length=16, default="")  # "video", "document", or "link" (too big for Telegram)
     delivery_attempts = IntegerField(default=0)
+    # what it cost (neurocards.jobs.costs): KIE's credits for every task it made
+    # (the price table's, corrected by KIE's own figure where it reports one) and
+    # the prompt model's tokens
+    kie_credits = FloatField(default=0)
+    kie_cost_source = CharField(max_length=8, default="")  # "table", or "kie" once KIE reported the last task's
+    openai_input_tokens = IntegerField(default=0)
+    openai_output_tokens = IntegerField(default=0)
 
     # claims on outside effects that must happen once: the Redis delivery id of
     # the message doing it ("" when nobody is); see jobs.claim

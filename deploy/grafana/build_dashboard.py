@@ -175,6 +175,28 @@ def rows() -> list[tuple[str, list[dict]]]:
                             "and their take-backs, plans ended with no renewal, and renewal_refused "
                             "(Telegram renewed a plan cancelled with us: nothing credited)."),
         ]),
+        ("Economics", [
+            timeseries("Revenue vs cost per hour, by model (USD)", [
+                target("sum by (model) (increase(neurocards_revenue_usd_total[1h]))", "revenue {{model}}"),
+                target("sum by (model) (increase(neurocards_cost_usd_total[1h]))", "cost {{model}}")],
+                unit="currencyUSD",
+                description="Revenue: the credits of delivered videos at the packs' mean price "
+                            "(economics.usd_per_star). Cost: KIE's tasks at the price table "
+                            "(economics.kie_prices) and OpenAI's tokens, failed jobs included. "
+                            "`neurocards stats` has the exact figures per day and model."),
+            stat("Margin, last hour", [target(
+                "(sum(increase(neurocards_revenue_usd_total[1h])) - sum(increase(neurocards_cost_usd_total[1h])))"
+                " / clamp_min(sum(increase(neurocards_revenue_usd_total[1h])), 0.01)", "margin")],
+                unit="percentunit", thresholds=[(None, "red"), (0.2, "orange"), (0.4, "green")],
+                description="Share of the hour's revenue left after KIE and OpenAI (alert: below "
+                            "economics.margin_alert_below)."),
+            timeseries("KIE balance vs what the work needs (credits)", [
+                target("max(neurocards_kie_balance_credits)", "balance"),
+                target("max(neurocards_kie_balance_needed_credits)", "jobs in flight + an hour of new ones"),
+                target("max by (tier) (neurocards_kie_tier_closed)", "closed: {{tier}}")],
+                description="Read by the watchdog every kie.balance_period_s. A tier whose task the balance "
+                            "can't pay is closed before charging (1) and opens by itself when it can."),
+        ]),
         ("Actors ($actor)", [
             timeseries("Messages per second", [target(
                 f"sum by (actor_name) (rate(dramatiq_messages_total{{{ACTOR}}}[{RATE}]))", "{{actor_name}}")],

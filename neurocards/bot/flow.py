@@ -23,8 +23,10 @@ from ..dispatch import ActorName
 from ..jobs import eta, formats
 from ..jobs.formats import Choice
 from ..keyboards import status_keyboard
+from ..limits import kie_balance
 from ..logs import job_logger
 from ..models import Job, JobStatus, User
+from ..texts import text
 from .photos import inspect_image
 
 __all__ = ["start_generation", "launch", "download_photo", "JOB_IDS"]
@@ -81,6 +83,13 @@ async def start_generation(
     return job
 
 
+def tier_closed_text(lang: str, closed: kie_balance.TierClosed) -> str:
+    """What a seller reads when the tier they chose can't be made now (nothing charged)."""
+    other = (text(lang, "tier.closed.other", other=formats.tier_label(lang, closed.open_tier))
+             if closed.open_tier else text(lang, "tier.closed.none"))
+    return text(lang, "tier.closed", tier=formats.tier_label(lang, closed.tier)) + " " + other
+
+
 async def launch(context: Context, bot: Bot, job: Job) -> None:
     """Show a new job's status message and send it down the pipeline (a job created
     elsewhere, e.g. an operator's free re-run, starts here too); a job cut from
@@ -104,6 +113,8 @@ def _create_job(context: Context, user: User, chat_id: int, product_info: str, p
     else:
         info = inspect_image(photo_bytes or b"")
         photo_path = str(context.storage.save_photo(job_id, photo_bytes, info.suffix))
+    if not refinish:  # (a re-cut makes no KIE task)
+        kie_balance.check(context.redis, settings, choice.tier, formats.tiers(settings))
     try:
         return jobs.start_job(
             user_id=user.id,

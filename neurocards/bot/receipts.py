@@ -15,11 +15,12 @@ from aiogram.exceptions import TelegramAPIError
 from .. import jobs
 from ..context import Context
 from ..jobs import TooManyJobsInFlight
+from ..limits.kie_balance import TierClosed
 from ..models import Payment, PaymentStatus, PendingRequest, Subscription, User
 from ..money import credits, invoices, payments, pending, referrals, subscriptions
 from ..money.credits import InsufficientCredits
 from ..texts import text
-from .flow import JOB_IDS, start_generation
+from .flow import JOB_IDS, start_generation, tier_closed_text
 from .metrics import BotMetrics
 
 __all__ = ["answer_payment"]
@@ -90,6 +91,9 @@ async def _continue(request: PendingRequest, context: Context, bot: Bot, seller:
     except TooManyJobsInFlight as exc:
         reason = text(lang, "too_many_jobs", in_flight=exc.in_flight)
         await bot.send_message(request.chat_id, text(lang, "pay.continue_failed", info=info, reason=reason))
+    except TierClosed as closed:
+        await bot.send_message(request.chat_id, text(lang, "pay.continue_failed", info=info,
+                                                     reason=tier_closed_text(lang, closed)))
     except InsufficientCredits:  # spent in the meantime by another request
         reason = text(lang, "no_credits", balance=0, price=context.settings.credits.price)
         await bot.send_message(request.chat_id, text(lang, "pay.continue_failed", info=info, reason=reason))

@@ -58,6 +58,7 @@ class TaskStatus:
     result_url: str | None = None
     fail_code: int | None = None
     fail_message: str = ""
+    cost_credits: float | None = None  # what KIE says the task consumed (``consumeCredits``), where it says
 
 
 class KieApiError(Exception):
@@ -170,6 +171,17 @@ class KieClient:
             raise
         return read(task_id, answer.get("data") or {})
 
+    def get_credit(self) -> float:
+        """The account's remaining credits (``GET /api/v1/chat/credit``; ``data`` read
+        as a number, or an object with ``credits``/``balance``: the shape is UNCONFIRMED)."""
+        data = self._call("GET", f"{self.base_url}/api/v1/chat/credit").get("data")
+        if isinstance(data, dict):
+            data = data.get("credits", data.get("balance"))
+        balance = _as_float(data)
+        if balance is None:
+            raise KieApiError(200, UNREADABLE_ANSWER_CODE, "credit answer carries no balance")
+        return balance
+
     # -- callbacks ------------------------------------------------------------------
 
     @staticmethod
@@ -267,7 +279,7 @@ def veo_status(task_id: str, data: dict[str, Any]) -> TaskStatus:
     if flag in (2, 3):
         return TaskStatus(task_id, "failed", None, _as_int(data.get("errorCode")), data.get("errorMessage") or "")
     url = result_url(data.get("response") or {}) if flag == 1 else None
-    return TaskStatus(task_id, "success" if url else "pending", url)
+    return TaskStatus(task_id, "success" if url else "pending", url, cost_credits=_as_float(data.get("consumeCredits")))
 
 
 def market_status(task_id: str, data: dict[str, Any]) -> TaskStatus:
@@ -277,7 +289,7 @@ def market_status(task_id: str, data: dict[str, Any]) -> TaskStatus:
     if state == "fail":
         return TaskStatus(task_id, "failed", None, _as_int(data.get("failCode")), data.get("failMsg") or "")
     url = result_url(_json_object(data.get("resultJson"))) if state == "success" else None
-    return TaskStatus(task_id, "success" if url else "pending", url)
+    return TaskStatus(task_id, "success" if url else "pending", url, cost_credits=_as_float(data.get("consumeCredits")))
 
 
 def result_url(container: dict[str, Any]) -> str | None:
@@ -315,6 +327,17 @@ def _json_object(value: Any) -> dict[str, Any]:
 def _message(body: dict[str, Any]) -> str:
     """The envelope message: ``msg`` in the OpenAPI copy, ``message`` in the markdown one."""
     return str(body.get("msg") or body.get("message") or "")
+
+
+def _as_float(value: Any) -> float | None:
+    """A number KIE sent (``consumeCredits``: UNCONFIRMED, read only when it is one)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    return number if number >= 0 else None
 
 
 def _as_int(value: Any) -> int | None:

@@ -14,13 +14,14 @@ import functools
 import logging
 import string
 from importlib import resources
-from typing import Any
+from typing import Any, NamedTuple
 
 import openai
 from openai.types.chat import ChatCompletion, ChatCompletionMessageParam
 
 __all__ = [
     "PromptWriter",
+    "Written",
     "PromptWriterError",
     "EmptyPrompt",
     "ContentFiltered",
@@ -50,6 +51,14 @@ class EmptyPrompt(PromptWriterError):
 
 class ContentFiltered(PromptWriterError):
     """OpenAI's content filter stopped the answer (finish_reason ``content_filter``)."""
+
+
+class Written(NamedTuple):
+    """A prompt, and what writing it took."""
+
+    prompt: str
+    input_tokens: int = 0
+    output_tokens: int = 0
 
 
 class PromptWriter:
@@ -84,6 +93,10 @@ class PromptWriter:
         Raises :class:`ContentFiltered` or :class:`EmptyPrompt` when the answer is
         unusable, and whatever ``openai`` raises when the request fails.
         """
+        return self.write(image, mime_type, product_info).prompt
+
+    def write(self, image: bytes, mime_type: str, product_info: str) -> Written:
+        """:meth:`write_prompt`, with the tokens the request took (``usage``)."""
         info = cap_text(product_info, self.max_info_chars) or NO_INFO
         completion = self._client.chat.completions.create(
             model=self.model,
@@ -91,7 +104,8 @@ class PromptWriter:
         )
         prompt = prompt_of(completion)
         self.logger.debug("Wrote a %d-char prompt (%s).", len(prompt), describe(completion))
-        return prompt
+        usage = completion.usage
+        return Written(prompt, getattr(usage, "prompt_tokens", 0) or 0, getattr(usage, "completion_tokens", 0) or 0)
 
     def close(self) -> None:
         """Close the HTTP connections."""

@@ -38,6 +38,7 @@ import dataclasses
 import datetime as dt
 import logging
 import threading
+import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -47,17 +48,18 @@ from .. import leases
 from ..db import forget_connection
 from ..dispatch import ActorName
 from ..errors import Failure, Kind
+from ..limits import kie_balance
 from ..logs import job_logger
 from ..models import ACTIVE_STATUSES, Job, JobStatus, User, utcnow
-from . import sent_videos
+from . import formats, sent_videos
 from . import state_machine as jobs
 from .state_machine import Claim
 
 if TYPE_CHECKING:
     from .watchdog_metrics import WatchdogMetrics
 
-__all__ = ["Rescue", "plan", "stuck_jobs", "unnotified_failures", "rescue", "run_pass", "run", "LEASE_NAME",
-           "ACTIONS"]
+__all__ = ["Rescue", "plan", "stuck_jobs", "unnotified_failures", "rescue", "run_pass", "run", "read_kie_balance",
+           "LEASE_NAME", "ACTIONS"]
 
 logger = logging.getLogger("neurocards.watchdog")
 
@@ -195,9 +197,13 @@ def run(context, stop: threading.Event, metrics: WatchdogMetrics | None = None) 
     settings = context.settings.watchdog
     holder = leases.holder_id()
     leading: bool | None = None  # not known yet: the first answer is logged either way
+    balance_due = 0.0
     while not stop.is_set():
         try:
             leading = _lead(holder, settings.lease_s, leading, metrics)
+            if leading and time.monotonic() >= balance_due:
+                balance_due = time.monotonic() + context.settings.kie.balance_period_s
+                read_kie_balance(context, metrics)
             if leading:
                 run_pass(context, metrics)
         except Exception as exc:  # the database or Redis away: try again next period
@@ -211,6 +217,28 @@ def run(context, stop: threading.Event, metrics: WatchdogMetrics | None = None) 
         except Exception:
             logger.warning("watchdog: could not give the lease up; it expires by itself", exc_info=True)
     logger.info("watchdog: stopped")
+
+
+def read_kie_balance(context, metrics: WatchdogMetrics | None = None) -> float | None:
+    """Read KIE's balance for every process (:mod:`neurocards.limits.kie_balance`);
+    export it, what the work in flight needs, and which tiers it closes."""
+    settings = context.settings
+    try:
+        balance = context.kie_keys.client(context.kie_keys.fingerprints[0]).get_credit()
+    except Exception as exc:  # KIE away: the breaker goes stale and closes nothing
+        logger.warning("watchdog: KIE's balance could not be read (%s)", type(exc).__name__)
+        return None
+    kie_balance.record(context.redis, balance)
+    if metrics is not None:
+        price = settings.economics.kie_credits(settings.kie.model) or 0.0
+        in_flight = Job.select().where(Job.status.in_([JobStatus.CREATED, JobStatus.ENHANCING,
+                                                       JobStatus.GENERATING])).count()
+        last_hour = Job.select().where(Job.created_at >= utcnow() - dt.timedelta(hours=1)).count()
+        metrics.kie_balance.set(balance)
+        metrics.kie_balance_needed.set((in_flight + last_hour) * price)
+        for tier in formats.tiers(settings):
+            metrics.tier_closed.labels(tier.name).set(1 if kie_balance.closed(balance, settings, tier.model) else 0)
+    return balance
 
 
 def _lead(holder: str, lease_s: float, leading: bool | None, metrics: WatchdogMetrics | None) -> bool:

@@ -30,6 +30,15 @@ class WatchdogMetrics:
         self.leader = Gauge("neurocards_watchdog_leader", "1 while this watchdog holds the lease (is the active one).",
                             registry=self.registry)
         self.jobs = WorkerMetrics(registry=self.registry)
+        self.kie_balance = Gauge("neurocards_kie_balance_credits",
+                                 "KIE's account balance as last read, in its credits.", registry=self.registry)
+        self.kie_balance_needed = Gauge(
+            "neurocards_kie_balance_needed_credits", "What the jobs in flight and the last hour's rate of new ones "
+            "would take at KIE (alert: the balance below it).", registry=self.registry)
+        self.margin_floor = Gauge("neurocards_margin_alert_below", "economics.margin_alert_below: the margin "
+                                  "alert's floor.", registry=self.registry)
+        self.tier_closed = Gauge("neurocards_kie_tier_closed", "1 while a tier is closed: KIE's balance can't pay "
+                                 "its model's task.", ["tier"], registry=self.registry)
         for status in ACTIVE_STATUSES:
             for action in ("resend", "fail"):
                 self.rescues.labels(status.value, action)

@@ -20,6 +20,10 @@ record-info, createTask, recordInfo, upload, download — and ``task_id`` or
 - ``download_slow`` {delay_s}, ``download_cut``, ``download_wrong_type``, ``download_huge`` {mb=51}.
 - ``result_url`` {url}: the finished task points at ``url`` instead of the stand-in's own file.
 
+The account has a balance (``/_sandbox/kie/config`` ``balance``; unlimited by default): each
+task takes its model's price (``kie_state.TASK_PRICES``), a create it can't cover is a 402, and
+``GET /api/v1/chat/credit`` reads it.
+
 Task faults are drawn when the task is created; download faults when its video is fetched.
 """
 
@@ -103,7 +107,8 @@ async def gatekeeper(request: web.Request, handler) -> web.StreamResponse:
 
 
 async def set_config(request: web.Request) -> web.Response:
-    """POST /_sandbox/kie/config {generation_s?, rate_limit?, public_base_url?, hmac_key?}"""
+    """POST /_sandbox/kie/config {generation_s?, rate_limit?, public_base_url?, hmac_key?, balance?}
+    (``balance``: the account's credits, each task taking its price; null: never runs out)"""
     config = request.app[KIE].config
     body = await json_body(request) if request.method == "POST" else {}
     try:
@@ -115,6 +120,8 @@ async def set_config(request: web.Request) -> web.Response:
             config.public_base_url = optional_text(body["public_base_url"])
         if "hmac_key" in body:
             config.hmac_key = optional_text(body["hmac_key"])
+        if "balance" in body:
+            config.balance = None if body["balance"] is None else non_negative(body["balance"])
     except (TypeError, ValueError) as exc:
         return web.json_response({"error": str(exc)}, status=400)
     return web.json_response(vars(config))

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from neurocards.sandbox.common import json_body
-from neurocards.sandbox.kie_state import KIE, KieSandbox, envelope, injected_error
+from neurocards.sandbox.kie_state import CODE_MESSAGES, KIE, UNLIMITED_BALANCE, KieSandbox, envelope, injected_error
 from neurocards.sandbox.kie_tasks import Failure, Task, deliver_callbacks, market_record, veo_record
 
 __all__ = ["add_api_routes"]
@@ -115,6 +115,16 @@ def bearer(request: web.Request) -> str:
     return request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
 
 
+async def credit(request: web.Request) -> web.Response:
+    """GET /api/v1/chat/credit: the account's remaining credits, ``data`` an integer (§1.1)."""
+    sandbox = request.app[KIE]
+    error = injected_error(sandbox, "credit")
+    if error is not None:
+        return error
+    balance = sandbox.config.balance
+    return envelope(200, "success", UNLIMITED_BALANCE if balance is None else int(balance))
+
+
 async def veo_generate(request: web.Request) -> web.Response:
     """POST /api/v1/veo/generate"""
     return await create(request, "veo", "generate", veo_problem)
@@ -144,7 +154,11 @@ async def create(request: web.Request, api: str, endpoint: str, problem_of) -> w
     content_policy = sandbox.faults.take("content_policy", endpoint=endpoint, model=model)
     if content_policy is not None and content_policy.get("stage", "create") == "create":
         return envelope(int(content_policy.get("code", 400)), content_policy.get("msg") or CONTENT_POLICY_MESSAGE)
+    charged = sandbox.config.charge(model)
+    if charged is None:
+        return envelope(402, CODE_MESSAGES[402])
     task = new_task(request, sandbox, api, endpoint, model, body, now_s)
+    task.credits = charged
     if content_policy is not None:
         code = int(content_policy.get("code", 400))
         task.failure = Failure(2, code, content_policy.get("msg") or CONTENT_POLICY_MESSAGE)
@@ -232,6 +246,7 @@ async def record(request: web.Request, api: str, endpoint: str, null_message: st
 
 
 def add_api_routes(app: web.Application) -> None:
+    app.router.add_get("/api/v1/chat/credit", credit)
     app.router.add_post("/api/v1/veo/generate", veo_generate)
     app.router.add_get("/api/v1/veo/record-info", veo_record_info)
     app.router.add_post("/api/v1/jobs/createTask", market_create)

@@ -53,6 +53,13 @@ CODE_MESSAGES = {
 }
 
 
+#: What a task costs in the stand-in, in KIE credits (the real price list changes; these are its order).
+TASK_PRICES = {"veo3_fast": 60.0, "veo3": 250.0, "veo3_lite": 30.0}
+DEFAULT_TASK_PRICE = 100.0
+#: What ``GET /api/v1/chat/credit`` answers for an account that never runs out.
+UNLIMITED_BALANCE = 1_000_000
+
+
 @dataclasses.dataclass
 class KieConfig:
     """What the control API can change at run time."""
@@ -61,6 +68,20 @@ class KieConfig:
     rate_limit: bool = True
     public_base_url: str | None = None
     hmac_key: str | None = None
+    balance: float | None = None  # the account's credits; None: never runs out
+    prices: dict[str, float] = dataclasses.field(default_factory=lambda: dict(TASK_PRICES))
+
+    def price(self, model: str) -> float:
+        return self.prices.get(model, DEFAULT_TASK_PRICE)
+
+    def charge(self, model: str) -> float | None:
+        """Take a task's credits from the balance: its price, or None when the balance can't cover it."""
+        price = self.price(model)
+        if self.balance is not None:
+            if self.balance < price:
+                return None
+            self.balance -= price
+        return price
 
 
 @dataclasses.dataclass(frozen=True)

@@ -60,6 +60,7 @@ class Task:
     record_null_polls: int = 0
     callback_times: int = 1
     polls: int = 0
+    credits: float = 0.0  # what the account was charged for it
     deliveries: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     finished: asyncio.Event = dataclasses.field(default_factory=asyncio.Event)
 
@@ -147,6 +148,8 @@ def market_record(task: Task, now_s: float) -> dict[str, Any]:
         "completeTime": _ms(task.done_s) if done else None,
         "updateTime": _ms(min(now_s, task.done_s or now_s)),
     }
+    if state == "success":
+        record["consumeCredits"] = task.credits  # (UNCONFIRMED in §1.4: sent here so the figure is read)
     if task.model.startswith("sora"):
         record["progress"] = 100 if done else 50
     return record

@@ -24,7 +24,7 @@ from pydantic_settings import (
 
 from .infra import DatabaseSettings, MetricsSettings, RedisSettings, StorageSettings, WorkerSettings
 from .jobs import EtaSettings, FormatsSettings, PipelineSettings, WatchdogSettings
-from .money import CreditsSettings
+from .money import CreditsSettings, EconomicsSettings
 from .services import KieSettings, OpenAISettings, SandboxSettings, TelegramSettings
 
 __all__ = ["Settings", "SettingsError", "load_settings", "settings_file", "ROOT", "SETTINGS_FILE_ENV",
@@ -63,6 +63,7 @@ class Settings(BaseSettings):
     redis: RedisSettings = RedisSettings()
     storage: StorageSettings = StorageSettings()
     credits: CreditsSettings = CreditsSettings()
+    economics: EconomicsSettings = EconomicsSettings()
     worker: WorkerSettings = WorkerSettings()
     metrics: MetricsSettings = MetricsSettings()
     pipeline: PipelineSettings = PipelineSettings()

@@ -6,7 +6,8 @@ from pydantic import Field
 
 from .base import Section
 
-__all__ = ["Pack", "PromoSettings", "ReferralSettings", "SubscriptionSettings", "CreditsSettings"]
+__all__ = ["Pack", "PromoSettings", "ReferralSettings", "SubscriptionSettings", "CreditsSettings", "KiePrice",
+           "EconomicsSettings"]
 
 
 class Pack(Section):
@@ -57,3 +58,32 @@ class CreditsSettings(Section):
     def pack(self, credits: int, stars: int) -> Pack | None:
         """The pack selling ``credits`` for ``stars``, if it is on sale."""
         return next((pack for pack in self.packs if (pack.credits, pack.stars) == (credits, stars)), None)
+
+
+class KiePrice(Section):
+    """What KIE charges for one video of ``model`` at ``resolution`` (KIE's price list, in its credits)."""
+
+    model: str
+    resolution: str = "720p"
+    seconds: int = Field(8, ge=1)  # the clip's length at that price (Veo's clips are 8 s)
+    credits: float = Field(ge=0)
+
+
+class EconomicsSettings(Section):
+    """What the operator's money is worth: KIE's and OpenAI's prices, and what a Star brings."""
+
+    kie_prices: list[KiePrice] = [KiePrice(model="veo3_fast", credits=60), KiePrice(model="veo3", credits=250),
+                                  KiePrice(model="veo3_lite", credits=30)]
+    usd_per_kie_credit: float = Field(0.005, ge=0)
+    usd_per_star: float = Field(0.013, ge=0)  # what Telegram pays out for a Star
+    openai_usd_per_1m_input: float = Field(0.15, ge=0)  # the prompt model's price per million tokens
+    openai_usd_per_1m_output: float = Field(0.60, ge=0)
+    margin_alert_below: float = Field(0.2, le=1)  # the last hour's margin under this fires an alert
+
+    def kie_credits(self, model: str, resolution: str = "720p") -> float | None:
+        """KIE's credits for one video of ``model``; None when the table has no price for it."""
+        return next((price.credits for price in self.kie_prices
+                     if (price.model, price.resolution) == (model, resolution)), None)
+
+    def openai_usd(self, input_tokens: int, output_tokens: int) -> float:
+        return (input_tokens * self.openai_usd_per_1m_input + output_tokens * self.openai_usd_per_1m_output) / 1e6

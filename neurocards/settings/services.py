@@ -58,6 +58,8 @@ class KieSettings(Section):
     rate_margin_s: float = Field(0.25, ge=0)  # added to KIE's windows: a request's trip never lands inside one
     upload_valid_s: float = Field(72_000.0, gt=0)  # an uploaded photo's URL is reused this long (KIE keeps >= 24 h)
     poll_with_callbacks_s: float = Field(300.0, gt=0)  # safety-net poll gap when callback_base_url is set
+    balance_period_s: float = Field(60.0, gt=0)  # how often the watchdog reads KIE's balance
+    balance_reserve_credits: float = Field(0.0, ge=0)  # a tier closes when the balance can't pay a task plus this
 
 
 class OpenAISettings(Section):

@@ -17,13 +17,14 @@ from ...context import Context
 from ...jobs import TooManyJobsInFlight, formats
 from ...jobs.status import info_label
 from ...keyboards import JobAction, JobActionKind, again_keyboard, packs_keyboard
+from ...limits.kie_balance import TierClosed
 from ...media import links
 from ...models import JobStatus, User
 from ...money import credits, pending
 from ...money.credits import InsufficientCredits
 from ...settings import Settings
 from ...texts import text
-from ..flow import JOB_IDS, start_generation
+from ..flow import JOB_IDS, start_generation, tier_closed_text
 from ..job_buttons import own_job, photo_available
 from ..metrics import BotMetrics
 from .generate import kept_for_top_up_text
@@ -65,6 +66,10 @@ async def generate_again(query: CallbackQuery, callback_data: JobAction, context
         await redis.delete(tap_key)
         callback_answer.text = text(lang, "too_many_jobs", in_flight=exc.in_flight)
         callback_answer.show_alert = True
+        return
+    except TierClosed as closed:
+        await redis.delete(tap_key)
+        callback_answer.text, callback_answer.show_alert = tier_closed_text(lang, closed), True
         return
     callback_answer.text = text(lang, "callback.started")
 

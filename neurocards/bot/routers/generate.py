@@ -19,12 +19,13 @@ from redis.asyncio import Redis
 from ...context import Context
 from ...jobs import TooManyJobsInFlight, formats, jobs_in_flight
 from ...keyboards import SkipInfo, buy_keyboard, packs_keyboard, skip_keyboard
+from ...limits.kie_balance import TierClosed
 from ...models import User
 from ...money import credits, pending
 from ...money.credits import InsufficientCredits
 from ...settings import Settings
 from ...texts import text
-from ..flow import JOB_IDS, download_photo, start_generation
+from ..flow import JOB_IDS, download_photo, start_generation, tier_closed_text
 from ..metrics import BotMetrics
 from ..photos import PhotoProblem, check_size, inspect_image, suffix_of
 
@@ -166,6 +167,8 @@ async def _generate(message: Message, request: Request, file_id: str, info: str,
                              reply_markup=buy_keyboard(lang))
     except TooManyJobsInFlight as exc:
         await message.answer(text(lang, "too_many_jobs", in_flight=exc.in_flight))
+    except TierClosed as closed:
+        await message.answer(tier_closed_text(lang, closed))
 
 
 async def _keep_for_top_up(message: Message, request: Request, file_id: str, info: str) -> None:

@@ -30,11 +30,12 @@ from ...jobs import TooManyJobsInFlight, formats
 from ...jobs.formats import Choice
 from ...jobs.status import info_label
 from ...keyboards import JobAction, JobActionKind, Regenerate, RegeneratePick, buy_keyboard, regenerate_keyboard
+from ...limits.kie_balance import TierClosed
 from ...models import Job, JobStatus, User
 from ...money.credits import InsufficientCredits
 from ...settings import Settings
 from ...texts import text
-from ..flow import JOB_IDS, start_generation
+from ..flow import JOB_IDS, start_generation, tier_closed_text
 from ..job_buttons import own_job, photo_available
 from ..metrics import BotMetrics
 from .generate import no_credits_text
@@ -188,5 +189,8 @@ async def _start(message: Message, context: Context, bot: Bot, seller: User, lan
         return False
     except TooManyJobsInFlight as exc:
         await message.answer(text(lang, "too_many_jobs", in_flight=exc.in_flight))
+        return False
+    except TierClosed as closed:
+        await message.answer(tier_closed_text(lang, closed))
         return False
     return True
