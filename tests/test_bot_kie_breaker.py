@@ -25,7 +25,8 @@ from tests.services import wait_until
 pytestmark = [pytest.mark.parametrize("stack", ["sqlite", "postgres"], indirect=True, scope="module"),
               pytest.mark.usefixtures("bot", "watchdog")]
 
-STACK_ENV = {"NEUROCARDS_KIE__BALANCE_PERIOD_S": "0.3", "NEUROCARDS_WATCHDOG__PERIOD_S": "0.2"}
+STACK_ENV = {"NEUROCARDS_KIE__BALANCE_PERIOD_S": "0.3", "NEUROCARDS_WATCHDOG__PERIOD_S": "0.2",
+             "NEUROCARDS_KIE__BREAKER_MIN_JOBS": "2", "NEUROCARDS_KIE__BREAKER_COOLDOWN_S": "3"}
 FAST, QUALITY = 60, 250  # the sandbox's prices of veo3_fast and veo3, as economics.kie_prices has them
 
 
@@ -52,10 +53,10 @@ def seller_in(stack, tier: str, balance: int = 5) -> Chat:
     return chat
 
 
-def closed_text(chat: Chat, tier: str, other: str | None) -> str:
+def closed_text(chat: Chat, tier: str, other: str | None, reason: str = "balance") -> str:
     tier_name = chat.t(f"tier.{tier}")
     rest = chat.t("tier.closed.other", other=chat.t(f"tier.{other}")) if other else chat.t("tier.closed.none")
-    return chat.t("tier.closed", tier=tier_name) + " " + rest
+    return chat.t("tier.closed.failing" if reason == "failing" else "tier.closed", tier=tier_name) + " " + rest
 
 
 def debits(chat: Chat) -> int:
@@ -101,6 +102,31 @@ def test_an_empty_account_closes_every_tier_and_a_top_up_opens_them_by_itself(bo
     chat.photo(caption="Linen tea towel")
     chat.wait_video()
     assert [job.status for job in chat.ended_jobs()] == ["done"] and debits(chat) == 1
+    assert audit()["ok"]
+
+
+def test_a_model_whose_tasks_keep_failing_is_paused_then_tried_again(bot):
+    # Given two jobs whose tasks fail at KIE, every attempt (generation failed)
+    bot.fault("kie", "success_flag", count=4, params={"flag": 3, "errorCode": 501})
+    first, second = seller_in(bot, "fast"), seller_in(bot, "fast")
+    first.photo(caption="Brass candle holder")
+    second.photo(caption="Brass candle holder")
+    assert [job.error_class for chat in (first, second) for job in chat.ended_jobs()] == ["generation_failed"] * 2
+
+    # When a third seller sends a photo once the watchdog has counted them
+    wait_until(lambda: kie_balance.tripped(bot.context.redis, "veo3_fast"), timeout=30, what="the breaker to trip")
+    third = seller_in(bot, "fast")
+    third.photo(caption="Oak coaster")
+
+    # Then Fast is paused (Quality still works), nothing charged
+    third.wait_text(closed_text(third, "fast", "quality", reason="failing"))
+    assert debits(third) == 0 and third.jobs() == []
+
+    # and after the cooldown the tier is tried again, and works
+    wait_until(lambda: not kie_balance.tripped(bot.context.redis, "veo3_fast"), timeout=30, what="the cooldown")
+    third.photo(caption="Oak coaster")
+    third.wait_video()
+    assert [job.status for job in third.ended_jobs()] == ["done"]
     assert audit()["ok"]
 
 

@@ -87,7 +87,8 @@ def tier_closed_text(lang: str, closed: kie_balance.TierClosed) -> str:
     """What a seller reads when the tier they chose can't be made now (nothing charged)."""
     other = (text(lang, "tier.closed.other", other=formats.tier_label(lang, closed.open_tier))
              if closed.open_tier else text(lang, "tier.closed.none"))
-    return text(lang, "tier.closed", tier=formats.tier_label(lang, closed.tier)) + " " + other
+    key = "tier.closed.failing" if closed.reason == "failing" else "tier.closed"
+    return text(lang, key, tier=formats.tier_label(lang, closed.tier)) + " " + other
 
 
 async def launch(context: Context, bot: Bot, job: Job) -> None:

@@ -59,7 +59,7 @@ if TYPE_CHECKING:
     from .watchdog_metrics import WatchdogMetrics
 
 __all__ = ["Rescue", "plan", "stuck_jobs", "unnotified_failures", "rescue", "run_pass", "run", "read_kie_balance",
-           "LEASE_NAME", "ACTIONS"]
+           "watch_kie_failures", "LEASE_NAME", "ACTIONS"]
 
 logger = logging.getLogger("neurocards.watchdog")
 
@@ -204,6 +204,7 @@ def run(context, stop: threading.Event, metrics: WatchdogMetrics | None = None) 
             if leading and time.monotonic() >= balance_due:
                 balance_due = time.monotonic() + context.settings.kie.balance_period_s
                 read_kie_balance(context, metrics)
+                watch_kie_failures(context, metrics)
             if leading:
                 run_pass(context, metrics)
         except Exception as exc:  # the database or Redis away: try again next period
@@ -236,9 +237,42 @@ def read_kie_balance(context, metrics: WatchdogMetrics | None = None) -> float |
         last_hour = Job.select().where(Job.created_at >= utcnow() - dt.timedelta(hours=1)).count()
         metrics.kie_balance.set(balance)
         metrics.kie_balance_needed.set((in_flight + last_hour) * price)
-        for tier in formats.tiers(settings):
-            metrics.tier_closed.labels(tier.name).set(1 if kie_balance.closed(balance, settings, tier.model) else 0)
     return balance
+
+
+#: How a job that failed at KIE itself ends (not the seller's photo, not our delivery).
+KIE_FAILURES = ("generation_failed", "generation_timeout", "kie_rejected", "upstream_unavailable", "kie_access",
+                "kie_no_credits")
+#: The states a job reaches only once KIE made its video.
+PAST_KIE = (JobStatus.DOWNLOADING, JobStatus.FINISHING, JobStatus.DELIVERING, JobStatus.DONE)
+
+
+def watch_kie_failures(context, metrics: WatchdogMetrics | None = None) -> list[str]:
+    """Trip every model whose recent tasks fail at KIE too often (:mod:`neurocards.limits.kie_balance`);
+    export which tiers are closed.  The models tripped now."""
+    settings, kie, now = context.settings, context.settings.kie, time.time()
+    tripped_now = []
+    for tier in formats.tiers(settings):
+        if kie_balance.tripped(context.redis, tier.model):
+            continue
+        since = max(now - kie.breaker_window_s, kie_balance.counting_since(context.redis, tier.model))
+        model = (Job.model == tier.model) | (Job.model == "") if tier.model == kie.model else Job.model == tier.model
+        recent = Job.select(Job.status, Job.error_class).where(
+            model & (Job.kie_submitted_at >= dt.datetime.fromtimestamp(since, dt.UTC).replace(tzinfo=None)))
+        ended = [job for job in recent if job.status in PAST_KIE
+                 or (job.status == JobStatus.FAILED and job.error_class in KIE_FAILURES)]
+        failed = sum(1 for job in ended if job.status == JobStatus.FAILED)
+        if len(ended) >= kie.breaker_min_jobs and failed / len(ended) >= kie.breaker_failure_rate:
+            logger.error("watchdog: %d of the last %d tasks of %s failed at KIE: tier %s closed for %.0f s",
+                         failed, len(ended), tier.model, tier.name, kie.breaker_cooldown_s)
+            kie_balance.trip(context.redis, tier.model, kie.breaker_cooldown_s, now)
+            tripped_now.append(tier.model)
+    if metrics is not None:
+        balance = kie_balance.read(context.redis, settings)
+        for tier in formats.tiers(settings):
+            closed = kie_balance.tripped(context.redis, tier.model) or kie_balance.closed(balance, settings, tier.model)
+            metrics.tier_closed.labels(tier.name).set(1 if closed else 0)
+    return tripped_now
 
 
 def _lead(holder: str, lease_s: float, leading: bool | None, metrics: WatchdogMetrics | None) -> bool:

@@ -60,6 +60,11 @@ class KieSettings(Section):
     poll_with_callbacks_s: float = Field(300.0, gt=0)  # safety-net poll gap when callback_base_url is set
     balance_period_s: float = Field(60.0, gt=0)  # how often the watchdog reads KIE's balance
     balance_reserve_credits: float = Field(0.0, ge=0)  # a tier closes when the balance can't pay a task plus this
+    # a model whose recent tasks fail this often is closed for breaker_cooldown_s, then tried again
+    breaker_failure_rate: float = Field(0.5, gt=0, le=1)
+    breaker_min_jobs: int = Field(5, ge=1)  # ... out of at least this many jobs ended at KIE
+    breaker_window_s: float = Field(900.0, gt=0)  # ... submitted in this window
+    breaker_cooldown_s: float = Field(300.0, gt=0)
 
 
 class OpenAISettings(Section):

@@ -234,6 +234,7 @@ TEXTS = {
     "tier.fast": "Fast",
     "tier.quality": "Quality",
     "tier.closed": "⏸ {tier} videos can't be made for a moment: our video studio's account is being topped up. Nothing was charged.",
+    "tier.closed.failing": "⏸ {tier} videos are failing at our video studio right now, so we've paused them for a few minutes. Nothing was charged.",
     "tier.closed.other": "{other} works now: pick it in /options and send the photo again.",
     "tier.closed.none": "Please try again in a little while; your credits are untouched.",
     "button.options": "⚙️ Options: {format} · {tier} · {price} cr.",
