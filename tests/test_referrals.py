@@ -10,7 +10,7 @@ import datetime as dt
 
 import pytest
 
-from neurocards.models import LedgerEntry, LedgerKind, User, utcnow
+from neurocards.models import LedgerEntry, LedgerKind, Payment, User, utcnow
 from neurocards.money import credits, invoices, payments, referrals
 from neurocards.money.audit import audit
 from neurocards.settings import SANDBOX_BOT_TOKEN
@@ -169,6 +169,7 @@ def test_the_audit_finds_a_bonus_that_is_not_for_an_invited_sellers_first_purcha
     stranger, buyer = seller(2), invited(3)
     pay(buyer, "ch1", terms=None)
     pay(buyer, "ch2", terms=None)
+    Payment.update(created_at=utcnow() + dt.timedelta(hours=1)).where(Payment.telegram_charge_id == "ch2").execute()
     credits.move(inviter, 3, LedgerKind.REFERRAL, referrals.bonus_key(stranger), reason="ch0")
     credits.move(inviter, 3, LedgerKind.REFERRAL, referrals.bonus_key(buyer), reason="ch2")
     credits.move(inviter, -1, LedgerKind.REFERRAL_UNDO, f"referral_undo:{stranger + 100}")

@@ -10,7 +10,7 @@ import datetime as dt
 
 import pytest
 
-from neurocards.models import LedgerEntry, LedgerKind, Payment, Subscription, User, utcnow
+from neurocards.models import Job, LedgerEntry, LedgerKind, Payment, Subscription, User, utcnow
 from neurocards.money import credits, invoices, payments, subscriptions
 from neurocards.money.audit import audit
 from neurocards.settings import SANDBOX_BOT_TOKEN
@@ -205,3 +205,46 @@ def test_the_audit_finds_a_month_credited_after_the_seller_cancelled(seller):
     problems = {problem["problem"] for problem in audit()["problems"]}
 
     assert problems == {"subscription_credited_after_cancel", "subscription_months_mismatch"}
+
+
+def test_a_refunded_month_expires_nothing_bought(seller):
+    # Given 50 bought credits and a month of the plan whose Stars an operator gave back
+    buy_pack("pack-1"), buy_pack("pack-2"), buy_pack("pack-3"), buy_pack("pack-4"), buy_pack("pack-5")
+    payload, start = plan_payload(), utcnow() - MONTH - dt.timedelta(days=2)
+    first = month(payload, "m1", first=True, ends=start + MONTH)
+    payments.take_back(first.payment, reason="operator refund")
+    payments.mark_refunded("m1")
+
+    # When the month ends with no renewal
+    subscriptions.end_lapsed(grace_s=0, rollover=False)
+
+    # Then the 50 bought credits are all there
+    assert balance() == 50 and subscriptions.expired_with("m1") == 0
+    assert audit()["ok"]
+
+
+def test_an_older_jobs_refund_after_the_month_began_expires_nothing_bought(seller):
+    # Given 20 bought credits, a job debited 10 before the month, refunded after it began
+    buy_pack("pack-1"), buy_pack("pack-2")
+    job = Job.create(user=seller, chat_id=seller)
+    credits.debit_job(job, 10)
+    payload, start = plan_payload(), utcnow()
+    month(payload, "m1", first=True, ends=start + MONTH)
+    credits.refund_job(job)
+    spend(seller, 30)  # the month's 30, spent
+
+    # When the next month is paid
+    month(payload, "m2", first=False, ends=start + 2 * MONTH)
+
+    # Then nothing of last month was left to expire: the 20 bought credits stay
+    assert subscriptions.expired_with("m2") == 0 and balance() == 20 + 30
+
+
+def test_a_renewal_of_a_plan_cancelled_and_since_ended_credits_nothing(seller):
+    payload, start = plan_payload(), utcnow() - MONTH - dt.timedelta(days=2)
+    first = month(payload, "m1", first=True, ends=start + MONTH)
+    subscriptions.cancel(first.payment.subscription_id, seller)
+    subscriptions.end_lapsed(grace_s=0, rollover=False)
+    late = month(payload, "m2", first=False, ends=start + 2 * MONTH)
+    assert late.payment.status == "unmatched" and Subscription.get_by_id(first.payment.subscription_id).months == 1
+    assert audit()["ok"]

@@ -114,9 +114,9 @@ def _create_job(context: Context, user: User, chat_id: int, product_info: str, p
     else:
         info = inspect_image(photo_bytes or b"")
         photo_path = str(context.storage.save_photo(job_id, photo_bytes, info.suffix))
-    if not refinish:  # (a re-cut makes no KIE task)
-        kie_balance.check(context.redis, settings, choice.tier, formats.tiers(settings))
     try:
+        if not refinish and not Job.select().where(Job.id == job_id).exists():  # (a re-cut makes no KIE task;
+            kie_balance.check(context.redis, settings, choice.tier, formats.tiers(settings))  # a replay, no new job)
         return jobs.start_job(
             user_id=user.id,
             chat_id=chat_id,

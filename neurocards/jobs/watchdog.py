@@ -224,11 +224,15 @@ def read_kie_balance(context, metrics: WatchdogMetrics | None = None) -> float |
     """Read KIE's balance for every process (:mod:`neurocards.limits.kie_balance`);
     export it, what the work in flight needs, and which tiers it closes."""
     settings = context.settings
-    try:
-        balance = context.kie_keys.client(context.kie_keys.fingerprints[0]).get_credit()
-    except Exception as exc:  # KIE away: the breaker goes stale and closes nothing
-        logger.warning("watchdog: KIE's balance could not be read (%s)", type(exc).__name__)
+    balances = []
+    for key in context.kie_keys.fingerprints:  # keys may be separate accounts: the best one decides
+        try:
+            balances.append(context.kie_keys.client(key).get_credit())
+        except Exception as exc:  # KIE away, or this key refused: the others may answer
+            logger.warning("watchdog: KIE's balance could not be read with key %s (%s)", key, type(exc).__name__)
+    if not balances:  # the breaker goes stale and closes nothing
         return None
+    balance = max(balances)
     kie_balance.record(context.redis, balance)
     if metrics is not None:
         price = settings.economics.kie_credits(settings.kie.model) or 0.0
@@ -241,8 +245,8 @@ def read_kie_balance(context, metrics: WatchdogMetrics | None = None) -> float |
 
 
 #: How a job that failed at KIE itself ends (not the seller's photo, not our delivery).
-KIE_FAILURES = ("generation_failed", "generation_timeout", "kie_rejected", "upstream_unavailable", "kie_access",
-                "kie_no_credits")
+#: (An empty account, 402, is the balance's to close; a refused key, 401/433, is the key pool's to park.)
+KIE_FAILURES = ("generation_failed", "generation_timeout", "kie_rejected", "upstream_unavailable")
 #: The states a job reaches only once KIE made its video.
 PAST_KIE = (JobStatus.DOWNLOADING, JobStatus.FINISHING, JobStatus.DELIVERING, JobStatus.DONE)
 

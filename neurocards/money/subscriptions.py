@@ -33,8 +33,8 @@ import logging
 
 from peewee import fn
 
-from ..db import database
-from ..models import LedgerEntry, LedgerKind, Payment, Subscription, SubscriptionStatus, User, utcnow
+from ..db import database, is_postgres
+from ..models import LedgerEntry, LedgerKind, Payment, PaymentStatus, Subscription, SubscriptionStatus, User, utcnow
 from . import credits
 
 __all__ = ["Month", "credit_month", "expired_with", "current", "cancel", "resume", "end_lapsed", "unused_credits",
@@ -66,16 +66,13 @@ def credit_month(payment: Payment, invoice, month: Month, *, rollover: bool) -> 
     """Inside the payment's transaction: the plan's month credited once, its
     subscription made or moved on; None (nothing credited) for a renewal of a
     plan cancelled with us."""
-    subscription = None if month.first else (
-        Subscription.select()
-        .where((Subscription.user == payment.user_id) & (Subscription.invoice_payload == payment.invoice_payload))
-        .order_by(Subscription.id.desc()).first())
+    subscription = None if month.first else _plan_locked(payment)
     if subscription is None:  # the first month (or a renewal whose first month we never recorded: a plan we sold)
         subscription = Subscription.create(
             user=payment.user_id, first_charge_id=payment.telegram_charge_id, invoice_payload=payment.invoice_payload,
             credits=invoice.credits, stars=invoice.stars, period_end=month.expires_at)
     else:
-        if subscription.status == SubscriptionStatus.CANCELLED:
+        if subscription.cancelled_at is not None:  # cancelled with us (running to its end, or ended since)
             logger.error("renewal %s of %s for a plan cancelled with us: nothing credited",
                          payment.telegram_charge_id, payment.user_id)
             return None
@@ -91,11 +88,29 @@ def credit_month(payment: Payment, invoice, month: Month, *, rollover: bool) -> 
     return Subscription.get_by_id(subscription.id)
 
 
+def _plan_locked(payment: Payment) -> Subscription | None:
+    """The plan a renewal pays, its row held until the payment's transaction ends
+    (a sweep ending it at the same moment waits, or is waited for: one expiry)."""
+    query = (Subscription.select()
+             .where((Subscription.user == payment.user_id) & (Subscription.invoice_payload == payment.invoice_payload))
+             .order_by(Subscription.id.desc()))
+    found = query.first()
+    if found is not None and is_postgres():
+        found = Subscription.select().where(Subscription.id == found.id).for_update().get()
+    return found
+
+
 def _last_month(subscription: Subscription) -> LedgerEntry | None:
     """The ledger row of the subscription's latest month."""
     return (LedgerEntry.select().where((LedgerEntry.kind == LedgerKind.SUBSCRIPTION)
                                        & (LedgerEntry.reason == f"subscription {subscription.id}"))
             .order_by(LedgerEntry.id.desc()).first())
+
+
+def _refunded(month: LedgerEntry) -> bool:
+    charge = month.key.removeprefix("subscription:")
+    return Payment.select().where((Payment.telegram_charge_id == charge)
+                                  & (Payment.status == PaymentStatus.REFUNDED)).exists()
 
 
 def _sum_since(entry: LedgerEntry, condition) -> int:
@@ -107,9 +122,14 @@ def unused_credits(subscription: Subscription) -> int:
     """Of the latest month's credits, what the seller has neither spent (the
     plan's credits spent first) nor had expire already, never more than the balance."""
     month = _last_month(subscription)
-    if month is None:
-        return 0
-    spent = max(-_sum_since(month, LedgerEntry.kind.in_(SPENDING_KINDS)), 0)
+    if month is None or _refunded(month):
+        return 0  # (a month whose Stars went back had its credits taken back with them)
+    # what jobs debited since the month began took, net of their own refunds (not of older jobs')
+    debited_since = LedgerEntry.select(LedgerEntry.job).where(
+        (LedgerEntry.user == month.user_id) & (LedgerEntry.kind == LedgerKind.DEBIT) & (LedgerEntry.id > month.id))
+    given_back = LedgerEntry.kind.in_([kind for kind in SPENDING_KINDS if kind != LedgerKind.DEBIT])
+    spent = max(-_sum_since(month, (LedgerEntry.kind == LedgerKind.DEBIT)
+                            | (given_back & LedgerEntry.job.in_(debited_since))), 0)
     expired = -_sum_since(month, (LedgerEntry.kind == LedgerKind.SUBSCRIPTION_EXPIRY)
                           & (LedgerEntry.reason == month.reason))
     balance = User.select(User.balance).where(User.id == subscription.user_id).scalar() or 0
