@@ -43,10 +43,15 @@ class Run:
 
 def run(args: list[str], *, timeout_s: float) -> Run:
     """``ffmpeg -hide_banner -nostdin -y -benchmark <args>``, killed past ``timeout_s``;
-    its wall and CPU time (FFmpeg's own ``bench:`` line)."""
+    its wall and CPU time (FFmpeg's own ``bench:`` line).
+
+    FFmpeg runs in a session of its own (as the probe does): a stop signal sent to
+    the worker's process group (systemd, honcho) is the worker's to handle — it
+    lets the message in hand finish — and must not kill the run under it, which
+    would fail the job instead."""
     started = time.monotonic()
     process = subprocess.Popen([binary(), "-hide_banner", "-nostdin", "-y", "-benchmark", *args],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
     try:
         _, stderr = process.communicate(timeout=timeout_s)
     except subprocess.TimeoutExpired:
@@ -97,7 +102,7 @@ def probe(path: Path, *, timeout_s: float = 30.0) -> Probe:
     if size == 0:
         raise FFmpegError("the file is empty")
     process = subprocess.run([binary(), "-hide_banner", "-nostdin", "-i", str(path)], capture_output=True,
-                             timeout=timeout_s)
+                             timeout=timeout_s, start_new_session=True)
     info = process.stderr.decode(errors="replace")
     if "Invalid data found" in info or "moov atom not found" in info or "Input #0" not in info:
         raise FFmpegError(_last_lines(process.stderr))
