@@ -1,5 +1,4 @@
 import multiprocessing
-import threading
 
 import pytest
 
@@ -9,6 +8,7 @@ from neurocards.money import credits
 from neurocards.money.audit import audit
 from neurocards.users import register
 from tests.credit_race import debit_in_process
+from tests.races import at_once
 
 
 def new_user(user_id=1, balance=0):
@@ -99,24 +99,10 @@ def test_twenty_threads_racing_for_one_credit(database_url):
     # Given a seller with 1 credit and 20 jobs
     user = new_user(balance=1)
     jobs = [new_job(user) for _ in range(20)]
-    barrier = threading.Barrier(len(jobs))
-    outcomes = []
-
-    def debit(job):
-        barrier.wait()
-        try:
-            outcomes.append(credits.debit_job(job, 1).created)
-        except credits.InsufficientCredits:
-            outcomes.append("refused")
-        finally:
-            database.close()
-
     # When 20 threads debit at once
-    threads = [threading.Thread(target=debit, args=(job,)) for job in jobs]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    outcomes = [getattr(outcome, "created", "refused") for outcome in
+                at_once([lambda job=job: credits.debit_job(job, 1) for job in jobs],
+                        expected=(credits.InsufficientCredits,))]
 
     # Then exactly one succeeds
     assert outcomes.count(True) == 1
@@ -129,21 +115,7 @@ def test_twenty_threads_racing_for_one_credit(database_url):
 def test_twenty_threads_debiting_the_same_job(database_url):
     user = new_user(balance=5)
     job = new_job(user)
-    barrier = threading.Barrier(20)
-    created = []
-
-    def debit():
-        barrier.wait()
-        try:
-            created.append(credits.debit_job(job, 1).created)
-        finally:
-            database.close()
-
-    threads = [threading.Thread(target=debit) for _ in range(20)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    created = [movement.created for movement in at_once([lambda: credits.debit_job(job, 1)] * 20)]
     assert sorted(created) == [False] * 19 + [True]
     assert User.get_by_id(user.id).balance == 4
 
@@ -175,22 +147,7 @@ def test_four_processes_racing_for_one_credit(database_url):
 
 def test_concurrent_first_contacts_register_once_with_the_grant_visible(database_url):
     # Given twenty first contacts of one seller at once (the bot and a webhook retry, say)
-    barrier = threading.Barrier(20)
-    seen = []
-
-    def first_contact():
-        barrier.wait()
-        try:
-            user, _ = register(42, "ru", welcome_credits=3)
-            seen.append(user.balance)
-        finally:
-            database.close()
-
-    threads = [threading.Thread(target=first_contact) for _ in range(20)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    seen = [user.balance for user, _ in at_once([lambda: register(42, "ru", welcome_credits=3)] * 20)]
 
     # Then every one of them sees the welcome credits, granted once
     assert seen == [3] * 20

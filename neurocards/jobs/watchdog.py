@@ -261,14 +261,13 @@ def watch_kie_failures(context, metrics: WatchdogMetrics | None = None) -> list[
             continue
         since = max(now - kie.breaker_window_s, kie_balance.counting_since(context.redis, tier.model))
         model = (Job.model == tier.model) | (Job.model == "") if tier.model == kie.model else Job.model == tier.model
-        recent = Job.select(Job.status, Job.error_class).where(
+        recent = Job.select().where(
             model & (Job.kie_submitted_at >= dt.datetime.fromtimestamp(since, dt.UTC).replace(tzinfo=None)))
-        ended = [job for job in recent if job.status in PAST_KIE
-                 or (job.status == JobStatus.FAILED and job.error_class in KIE_FAILURES)]
-        failed = sum(1 for job in ended if job.status == JobStatus.FAILED)
-        if len(ended) >= kie.breaker_min_jobs and failed / len(ended) >= kie.breaker_failure_rate:
+        failed = recent.where((Job.status == JobStatus.FAILED) & Job.error_class.in_(KIE_FAILURES)).count()
+        ended = failed + recent.where(Job.status.in_(PAST_KIE)).count()
+        if ended >= kie.breaker_min_jobs and failed / ended >= kie.breaker_failure_rate:
             logger.error("watchdog: %d of the last %d tasks of %s failed at KIE: tier %s closed for %.0f s",
-                         failed, len(ended), tier.model, tier.name, kie.breaker_cooldown_s)
+                         failed, ended, tier.model, tier.name, kie.breaker_cooldown_s)
             kie_balance.trip(context.redis, tier.model, kie.breaker_cooldown_s, now)
             tripped_now.append(tier.model)
     if metrics is not None:

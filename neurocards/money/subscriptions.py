@@ -94,10 +94,7 @@ def _plan_locked(payment: Payment) -> Subscription | None:
     query = (Subscription.select()
              .where((Subscription.user == payment.user_id) & (Subscription.invoice_payload == payment.invoice_payload))
              .order_by(Subscription.id.desc()))
-    found = query.first()
-    if found is not None and is_postgres():
-        found = Subscription.select().where(Subscription.id == found.id).for_update().get()
-    return found
+    return (query.for_update() if is_postgres() else query).first()
 
 
 def _last_month(subscription: Subscription) -> LedgerEntry | None:
