@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from neurocards import jobs
-from neurocards.clients.prompt_writer import Written, fallback_prompt
+from neurocards.clients.prompt_writer import Image, Written, fallback_prompt
 from neurocards.dispatch import ActorName
 from neurocards.errors import Kind, classify
 from neurocards.jobs.pipeline import current_message_id, current_retries, job_to_work_on
 from neurocards.logs import job_logger
-from neurocards.media.local import local_photo
+from neurocards.jobs import photos
+from neurocards.media.local import local_more_photo, local_photo
 from neurocards.media.storage import photo_mime_type
 from neurocards.models import JobStatus
 
@@ -40,9 +41,13 @@ def _write_prompt(job) -> Written:
     """The model's prompt; the template prompt when OpenAI is out of reach for good
     (setting ``pipeline.openai_fallback``), so a seller still gets a video."""
     photo = local_photo(context, job)
+    style = context.settings.styles.find(job.style)
     try:
+        more = _more_photos(job)
         with context.metrics.external_call("openai", "write_prompt"):
-            return context.prompt_writer.write(photo.read_bytes(), photo_mime_type(photo), job.product_info)
+            return context.prompt_writer.write(photo.read_bytes(), photo_mime_type(photo), job.product_info,
+                                               more_images=more, style=style.guidance if style else "",
+                                               brief=job.brief)
     except Exception as exc:
         failure = classify(exc)
         last_try = current_retries() >= _policy.max_retries
@@ -51,3 +56,11 @@ def _write_prompt(job) -> Written:
             job_logger(job.id).warning("prompt writer failed (%s); using the template prompt", failure.error_class)
             return Written(fallback_prompt(job.product_info))
         raise
+
+
+def _more_photos(job) -> list[Image]:
+    """The product's other photos, for the prompt model to see it from every side."""
+    if job.photo_count < 2:
+        return []
+    paths = [local_more_photo(context, job, photo) for photo in photos.more_photos(job.id)]
+    return [Image(path.read_bytes(), photo_mime_type(path)) for path in paths]

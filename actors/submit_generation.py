@@ -24,7 +24,9 @@ from neurocards.jobs import Claim
 from neurocards.jobs.formats import filmed_as
 from neurocards.jobs.pipeline import current_delivery_id, current_message_id
 from neurocards.limits.kie_keys import KeyTrouble
-from neurocards.media.local import local_photo
+from neurocards.clients.kie_models import model_spec
+from neurocards.jobs import photos
+from neurocards.media.local import local_more_photo, local_photo
 from neurocards.media.storage import photo_mime_type
 from neurocards.models import Job, JobStatus, utcnow
 from neurocards.money import economics
@@ -54,12 +56,13 @@ def submit_generation(job_id: str) -> None:
         return  # another delivery of this job's submit holds the claim
     try:
         image_url = _uploaded_photo(job)
+        references = _uploaded_references(job)
         key, slot = context.kie_keys.create_slot()
         if not slot:
             jobs.release(job.id, Claim.SUBMIT, delivery_id)
             declare.defer(delay_s=slot.wait_s + random.uniform(0, SLOT_JITTER_S))
             return
-        task_id = _create_task(job, key, image_url)
+        task_id = _create_task(job, key, image_url, references)
     except KeyTrouble as trouble:  # a 429 (its key's budget now paused) or a parked key: soon, another slot
         jobs.release(job.id, Claim.SUBMIT, delivery_id)
         declare.defer(delay_s=trouble.wait_s + random.uniform(0, SLOT_JITTER_S))
@@ -104,21 +107,40 @@ def _uploaded_photo(job: Job) -> str:
     image_url = jobs.uploaded_image(job)
     if image_url:
         return image_url
-    photo = local_photo(context, job)
-    keys = context.kie_keys
-    with context.metrics.external_call("kie", "upload"):
-        image_url = keys.call(keys.upload_key(), "upload", lambda kie: kie.upload_image(
-            photo.read_bytes(), f"{job.id}{photo.suffix or '.jpg'}", photo_mime_type(photo)))
+    image_url = _upload(job, local_photo(context, job), str(job.id))
     jobs.remember_upload(job.id, image_url, _settings.kie.upload_valid_s)
     return image_url
 
 
-def _create_task(job: Job, key: str, image_url: str) -> str:
+def _uploaded_references(job: Job) -> list[str]:
+    """The job's other photos in KIE's file store, where its model takes references
+    (issue 21); each uploaded once, like the first."""
+    if job.photo_count < 2 or not model_spec(job.model or _settings.kie.model).takes_references:
+        return []
+    urls = []
+    for photo in photos.more_photos(job.id):
+        url = photos.uploaded(photo)
+        if not url:
+            url = _upload(job, local_more_photo(context, job, photo), f"{job.id}-{photo.position}")
+            photos.remember_upload(photo, url, _settings.kie.upload_valid_s)
+        urls.append(url)
+    return urls
+
+
+def _upload(job: Job, path, name: str) -> str:
+    keys = context.kie_keys
+    with context.metrics.external_call("kie", "upload"):
+        return keys.call(keys.upload_key(), "upload", lambda kie: kie.upload_image(
+            path.read_bytes(), f"{name}{path.suffix or '.jpg'}", photo_mime_type(path)))
+
+
+def _create_task(job: Job, key: str, image_url: str, references: list[str]) -> str:
     with context.metrics.external_call("kie", "create"):
         return context.kie_keys.call(key, "create", lambda kie: kie.create_task(
             model=job.model or _settings.kie.model,  # the job's tier (issue 14)
             prompt=job.prompt,
             image_url=image_url,
+            references=references,
             aspect_ratio=filmed_as(job.aspect_ratio or _settings.kie.aspect_ratio),  # 1:1 is filmed 9:16
             callback_url=callback_url(job),
         ))

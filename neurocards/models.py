@@ -105,6 +105,7 @@ class User(BaseModel):
     # first /invite; who invited them, set only by the /start that registered them
     referral_code = CharField(max_length=16, null=True, unique=True)
     referred_by = BigIntegerField(null=True, index=True)
+    style = CharField(max_length=16, default="")  # the style last picked (issue 21); "" is "no style"
 
     class Meta:
         table_name = "users"
@@ -120,8 +121,12 @@ class Job(BaseModel):
     # input
     photo_path = TextField(default="")
     photo_file_id = TextField(default="")
+    photo_count = IntegerField(default=1)  # with the photos after the first (neurocards.jobs.photos)
     product_info = TextField(default="")
     language = CharField(max_length=8, default="ru")
+    style = CharField(max_length=16, default="")  # its style (issue 21; neurocards.jobs.styles), "" for none
+    brief = TextField(default="")  # the idea the seller picked, the prompt's brief ("" for none)
+    safety_retries = IntegerField(default=0)  # free retries after KIE refused on its content policy
     # what it is made in and what it cost (chosen before it started); "" / None on jobs older than that
     tier = CharField(max_length=16, default="")
     model = CharField(max_length=64, default="")  # the KIE model; "" means kie.model
@@ -245,6 +250,7 @@ class PendingRequest(BaseModel):
     photo_path = TextField(default="")
     photo_file_id = TextField(default="")
     parent = ForeignKeyField(Job, null=True, on_delete="SET NULL")  # "Generate again" of this job
+    more_photos = TextField(default="")  # JSON: the product's other photos, [{"path", "file_id"}] (issue 21)
     created_at = DateTimeField(default=utcnow)
     expires_at = DateTimeField()
 
@@ -398,6 +404,27 @@ class Subscription(BaseModel):
 
 
 MODELS = (*MODELS, Subscription)
+
+
+class JobPhoto(BaseModel):
+    """A job's photos after its first (which stays on the job): the product from
+    other sides, sent to KIE as reference images where the model takes them
+    (issue 21).  ``position`` 1 and 2; each uploaded to KIE once, like the first."""
+
+    job = ForeignKeyField(Job, backref="more_photos", on_delete="CASCADE")
+    position = IntegerField()
+    path = TextField(default="")
+    file_id = TextField(default="")
+    kie_image_url = TextField(default="")
+    kie_image_expires_at = DateTimeField(null=True)
+
+    class Meta:
+        table_name = "job_photos"
+        indexes = ((("job", "position"), True),)
+
+
+MODELS = (*MODELS, JobPhoto)
+__all__ += ["JobPhoto"]
 __all__ += ["PromoCode"]
 
 

@@ -1,5 +1,5 @@
 """The bot end to end: a product photo (with or without a caption, as a photo or a
-file, alone or in an album) comes back as a video, and what is not a usable photo,
+file; albums are in test_bot_albums) comes back as a video, and what is not a usable photo,
 or comes without credits, gets its own answer and starts nothing.
 """
 
@@ -126,18 +126,6 @@ def test_product_info_over_500_characters_is_refused(bot):
     chat.say("A shorter line")
     chat.wait_video()
     assert [job.product_info for job in chat.jobs()] == ["A shorter line"]
-
-
-def test_an_album_uses_its_first_photo_and_says_so(bot):
-    chat = Chat(bot)
-    chat.start()
-    chat.photo(caption="Mug set", media_group_id="album-1")
-    chat.photo(media_group_id="album-1")
-    chat.photo(media_group_id="album-1")
-    chat.wait_text(chat.t("album"))
-    chat.wait_video()
-    assert len(chat.jobs()) == 1
-    assert sum(1 for m in chat.messages() if m.get("text") == chat.t("album")) == 1
 
 
 def test_not_enough_credits_keeps_the_photo_and_offers_the_packs(bot):

@@ -23,6 +23,7 @@ from ..context import Context
 from ..db import database
 from ..redis_clients import reconnecting_async_client
 from ..texts import LANGUAGES, DEFAULT_LANGUAGE, menu_commands
+from .albums import AlbumCollector
 from .chat_order import ChatOrder
 from .metrics import BotMetrics
 from .middlewares import SellerMiddleware, ThrottleMiddleware, UpdateMetricsMiddleware
@@ -50,10 +51,11 @@ DATABASE_THREADS = min(32, (os.cpu_count() or 1) + 4)  # what asyncio would choo
 
 def build_dispatcher(context: Context, redis: Redis, metrics: BotMetrics) -> Dispatcher:
     """The dispatcher, with the process context in every handler's workflow data
-    (``context``, ``settings``, ``redis`` — the asyncio client — and ``metrics``)."""
+    (``context``, ``settings``, ``redis`` — the asyncio client — ``metrics`` and
+    ``albums``, where albums are collected)."""
     settings = context.settings
     dispatcher = Dispatcher(storage=RedisStorage(redis), context=context, settings=settings, redis=redis,
-                            metrics=metrics)
+                            metrics=metrics, albums=AlbumCollector(redis))
     ChatOrder.install(dispatcher)  # each chat's updates answered in the order they came
     for observer in (dispatcher.message, dispatcher.callback_query, dispatcher.pre_checkout_query):
         observer.outer_middleware(UpdateMetricsMiddleware(metrics.updates, metrics.handler_seconds))
@@ -115,6 +117,7 @@ async def run(context: Context) -> int:
                 return await _run_webhook(settings, bot, me)
             return await _run_polling(bot, dispatcher, redis, me)
     finally:
+        await dispatcher["albums"].wait()  # an album being collected is answered before the bot goes
         for runner in runners:
             await runner.cleanup()
         await bot.session.close()

@@ -13,14 +13,16 @@ import asyncio
 import io
 import logging
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 from aiogram import Bot
 
 from .. import jobs
 from ..context import Context
 from ..dispatch import ActorName
-from ..jobs import eta, formats
+from ..jobs import eta, formats, photos
 from ..jobs.formats import Choice
 from ..keyboards import status_keyboard
 from ..limits import kie_balance
@@ -29,13 +31,20 @@ from ..models import Job, JobStatus, User
 from ..texts import text
 from .photos import inspect_image
 
-__all__ = ["start_generation", "launch", "download_photo", "JOB_IDS"]
+__all__ = ["start_generation", "launch", "download_photo", "NewPhoto", "JOB_IDS"]
 
 logger = logging.getLogger("neurocards.bot.flow")
 
 #: Namespace of job ids derived from the update that started them (a redelivered
 #: update starts the same job, not a second one).
 JOB_IDS = uuid.UUID("5b7f3c1e-8a43-4d0e-9c56-6f2f8e1d2a90")
+
+
+class NewPhoto(NamedTuple):
+    """A photo fetched from Telegram, not yet checked or stored."""
+
+    data: bytes
+    file_id: str
 
 
 async def download_photo(bot: Bot, file_id: str) -> bytes:
@@ -59,6 +68,9 @@ async def start_generation(
     on_debit=None,
     choice: Choice | None = None,
     refinish: bool = False,
+    more_photos: Sequence[NewPhoto | photos.Photo] = (),
+    style: str | None = None,
+    brief: str = "",
 ) -> Job:
     """Create the job (its price debited) and send it down the pipeline.
 
@@ -70,10 +82,15 @@ async def start_generation(
     the seller), else in its parent's, else in the seller's "Options".
     ``refinish``: ``choice`` is cut from ``parent``'s clip, free, with no new
     KIE task (:func:`neurocards.jobs.formats.refinishes` says when it can be).
+    ``more_photos``: the product's other photos (fetched, or already in storage);
+    ``style``: the style's name (None: the parent's, else the seller's last);
+    ``brief``: the idea the seller picked.
     """
+    if style is None:
+        style = parent.style if parent is not None else user.style
     job, created = await asyncio.to_thread(
         _create_job, context, user, chat_id, product_info, photo_file_id, photo_bytes, stored_photo, parent,
-        job_id or uuid.uuid4(), choice, refinish,
+        job_id or uuid.uuid4(), choice, refinish, more_photos, style, brief if parent is None else parent.brief,
     )
     if not created:
         return job  # this update was handled before
@@ -102,8 +119,9 @@ async def launch(context: Context, bot: Bot, job: Job) -> None:
 
 def _create_job(context: Context, user: User, chat_id: int, product_info: str, photo_file_id: str,
                 photo_bytes: bytes | None, stored_photo: str, parent: Job | None, job_id: uuid.UUID,
-                choice: Choice | None, refinish: bool = False) -> tuple[Job, bool]:
-    """Store the photo and create the job with its debit (in a thread)."""
+                choice: Choice | None, refinish: bool = False, more_photos: Sequence = (), style: str = "",
+                brief: str = "") -> tuple[Job, bool]:
+    """Store the photos and create the job with its debit (in a thread)."""
     settings = context.settings
     if choice is None:
         choice = formats.job_choice(settings, parent) if parent is not None else formats.seller_choice(settings, user)
@@ -114,7 +132,10 @@ def _create_job(context: Context, user: User, chat_id: int, product_info: str, p
     else:
         info = inspect_image(photo_bytes or b"")
         photo_path = str(context.storage.save_photo(job_id, photo_bytes, info.suffix))
+    more: list[photos.Photo] = []
     try:
+        if parent is None:
+            more = _stored(context, job_id, more_photos)
         if not refinish and not Job.select().where(Job.id == job_id).exists():  # (a re-cut makes no KIE task;
             kie_balance.check(context.redis, settings, choice.tier, formats.tiers(settings))  # a replay, no new job)
         return jobs.start_job(
@@ -134,11 +155,28 @@ def _create_job(context: Context, user: User, chat_id: int, product_info: str, p
             preset=choice.preset,
             refinish=refinish,
             debit_reason=f"another format of job {parent.id}, cut from its clip" if refinish else "",
+            more_photos=more,
+            style=style if context.settings.styles.find(style) else "",
+            brief=brief,
         )
     except Exception:
         if parent is None and not stored_photo:
-            Path(photo_path).unlink(missing_ok=True)
+            for path in (photo_path, *(photo.path for photo in more)):
+                Path(path).unlink(missing_ok=True)
         raise
+
+
+def _stored(context: Context, job_id: uuid.UUID, more_photos: Sequence) -> list[photos.Photo]:
+    """The product's other photos in storage: the ones just fetched checked and saved
+    (``<job>-<n>``), the ones kept for a top-up as they are."""
+    stored = []
+    for position, photo in enumerate(more_photos[: photos.MAX_PHOTOS - 1], start=1):
+        if isinstance(photo, NewPhoto):
+            suffix = inspect_image(photo.data).suffix
+            photo = photos.Photo(str(context.storage.save_photo(f"{job_id}-{position}", photo.data, suffix)),
+                                 photo.file_id)
+        stored.append(photo)
+    return stored
 
 
 async def _send_status_message(context: Context, bot: Bot, job: Job) -> None:

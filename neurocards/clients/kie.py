@@ -25,18 +25,19 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import PurePosixPath
+from collections.abc import Sequence
 from typing import Any, Literal
 
 import httpx
 
 from neurocards.logs import scrub
 
+from .kie_models import model_spec
+
 __all__ = ["KieClient", "KieApiError", "TaskStatus", "is_veo_model"]
 
 logger = logging.getLogger(__name__)
 
-#: The models served by the dedicated Veo API; every other id goes to the market jobs API.
-VEO_MODELS = frozenset({"veo3", "veo3_fast", "veo3_lite"})
 #: Uploads up to this size go base64-encoded in JSON; larger ones as a multipart stream (§1.6).
 BASE64_UPLOAD_MAX_BYTES = 10 * 1024 * 1024
 #: Where our uploads live in KIE's file store.
@@ -82,7 +83,7 @@ class KieApiError(Exception):
 
 def is_veo_model(model: str) -> bool:
     """Whether ``model`` runs on the Veo API (``veo3``, ``veo3_fast``, …) rather than the market."""
-    return "/" not in model and model.startswith("veo")
+    return model_spec(model).api == "veo"
 
 
 class KieClient:
@@ -142,19 +143,27 @@ class KieClient:
         image_url: str,
         aspect_ratio: str = "9:16",
         callback_url: str | None = None,
+        references: Sequence[str] = (),
     ) -> str:
-        """Start an image-to-video generation and return its task id."""
-        if is_veo_model(model):
-            path, body = "/api/v1/veo/generate", veo_request(model, prompt, image_url, aspect_ratio)
+        """Start an image-to-video generation and return its task id.
+
+        ``references`` are the product's other photos: they go with the first as
+        reference images where ``model`` takes them (:mod:`.kie_models`), and are
+        left out where it does not.
+        """
+        spec = model_spec(model)
+        images = [image_url, *references][: spec.max_photos]
+        if spec.api == "veo":
+            path, body = "/api/v1/veo/generate", veo_request(model, prompt, images, aspect_ratio)
         else:
-            path, body = "/api/v1/jobs/createTask", market_request(model, prompt, image_url, aspect_ratio)
+            path, body = "/api/v1/jobs/createTask", market_request(model, prompt, images[0], aspect_ratio)
         if callback_url:
             body["callBackUrl"] = callback_url
         answer = self._call("POST", self.base_url + path, json=body)
         task_id = (answer.get("data") or {}).get("taskId")
         if not task_id:
             raise KieApiError(200, UNREADABLE_ANSWER_CODE, "create answer carries no taskId")
-        logger.info("KIE task %s created with model %s", task_id, model)
+        logger.info("KIE task %s created with model %s (%d image(s))", task_id, model, len(images))
         return str(task_id)
 
     def get_task(self, task_id: str, model: str) -> TaskStatus:
@@ -242,11 +251,15 @@ class KieClient:
 # -- request bodies -------------------------------------------------------------------
 
 
-def veo_request(model: str, prompt: str, image_url: str, aspect_ratio: str) -> dict[str, Any]:
-    """The Veo generate body; ``generationType`` is left for KIE to infer from one image."""
-    return {
+def veo_request(model: str, prompt: str, images: str | Sequence[str], aspect_ratio: str) -> dict[str, Any]:
+    """The Veo generate body.  One image: ``generationType`` left for KIE to infer
+    (the video unfolds around it); two or three: ``REFERENCE_2_VIDEO`` said
+    outright, since two alone would read as first and last frames (§1.3)."""
+    images = [images] if isinstance(images, str) else list(images)
+    body: dict[str, Any] = {"generationType": "REFERENCE_2_VIDEO"} if len(images) > 1 else {}
+    return body | {
         "prompt": prompt,
-        "imageUrls": [image_url],
+        "imageUrls": images,
         "model": model,
         # The OpenAPI body says aspect_ratio, the quickstart sample and the callback's
         # promptJson say aspectRatio; which one the server reads is unconfirmed (§1.3).

@@ -14,6 +14,7 @@ import functools
 import logging
 import string
 from importlib import resources
+from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 import openai
@@ -22,6 +23,8 @@ from openai.types.chat import ChatCompletion, ChatCompletionMessageParam
 __all__ = [
     "PromptWriter",
     "Written",
+    "Image",
+    "instructions",
     "PromptWriterError",
     "EmptyPrompt",
     "ContentFiltered",
@@ -95,12 +98,20 @@ class PromptWriter:
         """
         return self.write(image, mime_type, product_info).prompt
 
-    def write(self, image: bytes, mime_type: str, product_info: str) -> Written:
-        """:meth:`write_prompt`, with the tokens the request took (``usage``)."""
+    def write(self, image: bytes, mime_type: str, product_info: str, *, more_images: Sequence[Image] = (),
+              style: str = "", brief: str = "") -> Written:
+        """:meth:`write_prompt`, with the tokens the request took (``usage``).
+
+        ``more_images`` are the product's other photos; ``style`` is our own
+        guidance for the look (a catalogue style, trusted: it goes with the
+        instructions); ``brief`` the concept the seller picked (it goes with
+        the seller's text, as information).
+        """
         info = cap_text(product_info, self.max_info_chars) or NO_INFO
+        images = [Image(image, mime_type), *more_images]
         completion = self._client.chat.completions.create(
             model=self.model,
-            messages=build_messages(image, mime_type, info),
+            messages=build_messages(images, info, style=style, brief=cap_text(brief, self.max_info_chars)),
         )
         prompt = prompt_of(completion)
         self.logger.debug("Wrote a %d-char prompt (%s).", len(prompt), describe(completion))
@@ -118,34 +129,49 @@ class PromptWriter:
         self.close()
 
 
-def build_messages(image: bytes, mime_type: str, product_info: str) -> list[ChatCompletionMessageParam]:
-    """The system instructions, then the seller's line and the photo as a data URL.
+class Image(NamedTuple):
+    data: bytes
+    mime_type: str
+
+
+def build_messages(images: Sequence[Image], product_info: str, *, style: str = "",
+                   brief: str = "") -> list[ChatCompletionMessageParam]:
+    """The system instructions (with the style's guidance), then the seller's line,
+    the brief and each photo as a data URL.
 
     The seller's text goes in the user message, never the system one, so it
     cannot pose as our instructions.
     """
-    system, user = load_template()
-    data_url = f"data:{mime_type};base64,{base64.b64encode(image).decode('ascii')}"
+    text = load_template()[1].substitute(product_info=product_info)
+    if brief:
+        text += f"\n\nThe concept the seller picked for the video: {brief}"
+    if len(images) > 1:
+        text += f"\n\nThe {len(images)} photos show the same product; the first is the video's first frame."
+    parts: list = [{"type": "text", "text": text}]
+    for image in images:
+        data_url = f"data:{image.mime_type};base64,{base64.b64encode(image.data).decode('ascii')}"
+        parts.append({"type": "image_url", "image_url": {"url": data_url, "detail": "auto"}})
     return [
-        {"role": "system", "content": system},
-        {
-            "role": "user",
-            "content": [
-                {"type": "text", "text": user.substitute(product_info=product_info)},
-                {"type": "image_url", "image_url": {"url": data_url, "detail": "auto"}},
-            ],
-        },
+        {"role": "system", "content": instructions(style)},
+        {"role": "user", "content": parts},
     ]
 
 
+def instructions(style: str = "") -> str:
+    """The system instructions, with the style's guidance as one more rule."""
+    rule = f"- The look to give the video: {style}" if style else ""
+    return load_template()[0].substitute(style=rule).replace("\n\n\n", "\n\n")
+
+
 @functools.cache
-def load_template() -> tuple[str, string.Template]:
-    """The system instructions and the user-text template from ``video_prompt.txt``."""
+def load_template() -> tuple[string.Template, string.Template]:
+    """The system instructions (``$style``: the style's rule line, or nothing) and
+    the user-text template from ``video_prompt.txt``."""
     text = resources.files(__package__).joinpath(TEMPLATE_FILE).read_text("utf-8")
     system, marker, user = text.partition(USER_MARKER)
     if not marker:
         raise RuntimeError(f"{TEMPLATE_FILE} has no {USER_MARKER.strip()} line")
-    return system.strip(), string.Template(user.strip())
+    return string.Template(system.strip()), string.Template(user.strip())
 
 
 def prompt_of(completion: ChatCompletion) -> str:

@@ -20,6 +20,7 @@ import datetime as dt
 import enum
 import secrets
 import uuid
+from collections.abc import Sequence
 
 from ..db import database, is_postgres
 from ..errors import Failure
@@ -35,6 +36,7 @@ from ..models import (
     utcnow,
 )
 from ..money import credits
+from . import photos
 
 __all__ = [
     "TooManyJobsInFlight",
@@ -145,6 +147,9 @@ def start_job(
     preset: str = "",
     debit_reason: str = "",
     refinish: bool = False,
+    more_photos: Sequence[photos.Photo] = (),
+    style: str = "",
+    brief: str = "",
 ) -> tuple[Job, bool]:
     """Create a job and debit its price in one transaction; return it and
     whether this call created it.
@@ -156,6 +161,10 @@ def start_job(
     :mod:`neurocards.jobs.formats`) and the ``price`` debited — 0 for an operator's
     free re-run, whose zero debit still marks the job's ledger trail, with
     ``debit_reason`` saying who and why.
+
+    ``more_photos`` are the product's photos after the first (:mod:`.photos`);
+    a job with a ``parent`` has the parent's instead.  ``style`` and ``brief``
+    are what its prompt is written in (a style's name, an idea picked).
 
     ``refinish`` makes the job from ``parent``'s clip as it is ("Another
     format" of a delivered video): it starts in ``finishing`` with the parent's
@@ -186,13 +195,27 @@ def start_job(
             aspect_ratio=aspect_ratio,
             preset=preset,
             price=price,
+            style=style,
+            brief=brief,
+            photo_count=parent.photo_count if parent is not None else 1 + len(more_photos[: photos.MAX_PHOTOS - 1]),
             **(_refinished_from(parent) if refinish else {}),
+            **(_uploaded_from(parent) if parent is not None else {}),
         )
+        if parent is not None:
+            photos.copy(parent, job)
+        else:
+            photos.add(job, more_photos)
         if debit_reason:
             credits.move(user_id, -price, LedgerKind.DEBIT, f"debit:{job.id}", job=job, reason=debit_reason)
         else:
             credits.debit_job(job, price)
     return job, True
+
+
+def _uploaded_from(parent: Job) -> dict:
+    """A child job has its parent's photo, so its parent's upload of it too (still
+    checked for validity before each use)."""
+    return {"kie_image_url": parent.kie_image_url, "kie_image_expires_at": parent.kie_image_expires_at}
 
 
 def _refinished_from(parent: Job) -> dict:
@@ -373,5 +396,6 @@ def remember_upload(job_id, url: str, valid_s: float) -> None:
 
 
 def forget_upload(job_id) -> None:
-    """KIE could not fetch the uploaded photo: the next submit uploads it again."""
+    """KIE could not fetch an uploaded photo: the next submit uploads them all again."""
     Job.update(kie_image_url="", kie_image_expires_at=None).where(Job.id == job_id).execute()
+    photos.forget_uploads(job_id)

@@ -13,36 +13,45 @@ from pathlib import Path
 
 from ..errors import Kind, PipelineError
 from ..logs import job_logger
-from ..models import Job
+from ..models import Job, JobPhoto
 from . import ffmpeg, finishing
 
-__all__ = ["local_photo", "local_video", "FinishedVideo", "finish_video", "local_finished"]
+__all__ = ["local_photo", "local_more_photo", "local_video", "FinishedVideo", "finish_video", "local_finished"]
 
 logger = logging.getLogger(__name__)
 
 
 def local_photo(context, job: Job) -> Path:
-    """The job's photo on this host: where it was stored, or fetched again."""
-    stored = Path(job.photo_path) if job.photo_path else None
+    """The job's (first) photo on this host: where it was stored, or fetched again."""
+    return _local(context, job.id, job.id, job.photo_path, job.photo_file_id)
+
+
+def local_more_photo(context, job: Job, photo: JobPhoto) -> Path:
+    """One of the job's other photos (:mod:`neurocards.jobs.photos`) on this host."""
+    return _local(context, job.id, f"{job.id}-{photo.position}", photo.path, photo.file_id)
+
+
+def _local(context, job_id, name, path: str, file_id: str) -> Path:
+    stored = Path(path) if path else None
     if stored is not None and stored.is_file():
         return stored
     suffix = stored.suffix if stored is not None and stored.suffix else ".jpg"
-    here = context.storage.photo_path(job.id, suffix)
+    here = context.storage.photo_path(name, suffix)
     if here.is_file():
         return here
-    if not job.photo_file_id:
-        raise PipelineError("photo_missing", f"photo {job.photo_path!r} is not on this host and has no file_id")
-    job_logger(job.id).info("photo not on this host; fetching it from Telegram")
+    if not file_id:
+        raise PipelineError("photo_missing", f"photo {path!r} is not on this host and has no file_id")
+    job_logger(job_id).info("photo not on this host; fetching it from Telegram")
     try:
         with context.metrics.external_call("telegram", "get_file"):
-            data = context.telegram_files.download(job.photo_file_id)
+            data = context.telegram_files.download(file_id)
     except Exception as exc:
         from ..clients.telegram_files import TelegramFileError
 
         if isinstance(exc, TelegramFileError):
             raise PipelineError("photo_missing", str(exc), kind=Kind.USER) from None
         raise
-    return context.storage.save_photo(job.id, data, suffix)
+    return context.storage.save_photo(name, data, suffix)
 
 
 def local_video(context, job: Job) -> Path:

@@ -90,10 +90,11 @@ class TelegramSandbox:
 
     def send_document(self, user_id: int, *, data: bytes | None = None, file_name: str = "product.jpg",
                       mime_type: str | None = None, file_size: int | None = None, caption: str | None = None,
-                      **profile: Any) -> dict[str, Any]:  # fmt: skip
+                      media_group_id: str | None = None, **profile: Any) -> dict[str, Any]:  # fmt: skip
         """A file sent as a document (default: product.jpg, a photo at full quality)."""
         document = self._file(data, file_name=file_name, mime_type=mime_type, file_size=file_size)
-        return self._send(user_id, "document", profile, document=document, caption=caption)
+        return self._send(user_id, "document", profile, document=document, caption=caption,
+                          media_group_id=media_group_id)
 
     def send_sticker(self, user_id: int, *, emoji: str = "👍", **profile: Any) -> dict[str, Any]:
         return self._send(user_id, "sticker", profile, sticker={"emoji": emoji})

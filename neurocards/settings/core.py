@@ -26,6 +26,7 @@ from .infra import DatabaseSettings, MetricsSettings, RedisSettings, StorageSett
 from .jobs import EtaSettings, FormatsSettings, PipelineSettings, WatchdogSettings
 from .money import CreditsSettings, EconomicsSettings
 from .services import KieSettings, OpenAISettings, SandboxSettings, TelegramSettings
+from .styles import StylesSettings
 
 __all__ = ["Settings", "SettingsError", "load_settings", "settings_file", "ROOT", "SETTINGS_FILE_ENV",
            "SANDBOX_BOT_TOKEN", "SANDBOX_API_KEY"]
@@ -71,6 +72,7 @@ class Settings(BaseSettings):
     watchdog: WatchdogSettings = WatchdogSettings()
     formats: FormatsSettings = FormatsSettings()
     eta: EtaSettings = EtaSettings()
+    styles: StylesSettings = StylesSettings()
 
     #: The folder that relative paths are resolved against: the settings file's.
     home: Path = Field(default_factory=lambda: settings_file().resolve().parent)

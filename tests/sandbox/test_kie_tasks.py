@@ -109,6 +109,52 @@ def test_veo_generate_validates_its_body(kie, body, field):
     assert answer["code"] == 422 and field in answer["msg"]
 
 
+# -- several photos (issue 21) ---------------------------------------------------------------
+
+
+def three_photos(client) -> list[str]:
+    return [client.upload_image(PHOTO + bytes([n]), f"side-{n}.jpg", "image/jpeg") for n in range(3)]
+
+
+@pytest.mark.parametrize("model, sent, kind", [
+    ("veo3_fast", 3, "REFERENCE_2_VIDEO"),  # the one model that takes reference images
+    ("veo3", 1, None),  # the first photo alone: the video unfolds around it
+    (KLING, 1, None),
+    (SORA, 1, None),
+])
+def test_reference_photos_go_where_the_model_takes_them(kie, client, model, sent, kind):
+    # Given three photos of one product in KIE's file store
+    first, *more = three_photos(client)
+    # When a task is made from them
+    task_id = client.create_task(model=model, prompt=PROMPT, image_url=first, references=more)
+    # Then the model got what it takes, the first photo first, and the stand-in accepted it
+    request = sandbox_task(kie, task_id)["request"]
+    urls = request.get("imageUrls") or request["input"]["image_urls"]
+    assert urls == [first, *more][:sent]
+    assert request.get("generationType") == kind
+    assert settle(client, task_id, model)[-1].state == "success"
+
+
+@pytest.mark.parametrize("path, body, refusal", [
+    ("/api/v1/veo/generate", {"model": "veo3", "generationType": "REFERENCE_2_VIDEO"}, "veo3_fast only"),
+    ("/api/v1/veo/generate", {"model": "veo3_fast", "generationType": "REFERENCE_2_VIDEO", "extra": 1}, "too many"),
+    ("/api/v1/jobs/createTask", {"model": KLING}, "image_urls"),
+])
+def test_the_stand_in_refuses_reference_photos_a_model_does_not_take(kie, client, path, body, refusal):
+    # Given four photo URLs (or three to a model that takes one)
+    urls = three_photos(client)
+    if body.pop("extra", None):
+        urls.append(urls[0])
+    if path.endswith("createTask"):
+        body["input"] = {"prompt": PROMPT, "image_urls": urls, "sound": False, "duration": "5"}
+    else:
+        body |= {"prompt": PROMPT, "imageUrls": urls}
+    # When they are posted raw
+    answer = httpx.post(f"{kie.url}{path}", json=body, headers=bearer(SANDBOX_API_KEY)).json()
+    # Then the request is refused as the real API refuses it, and nothing is charged
+    assert answer["code"] == 422 and refusal in answer["msg"]
+
+
 # -- market ---------------------------------------------------------------------------
 
 

@@ -24,7 +24,7 @@ from neurocards.clients.prompt_writer import (
     EmptyPrompt,
     PromptWriter,
     fallback_prompt,
-    load_template,
+    instructions,
     prompt_of,
 )
 from neurocards.sandbox.openai import create_app
@@ -99,7 +99,7 @@ def test_writer_sends_instructions_product_and_photo_and_returns_the_prompt(sand
     [request] = received(sandbox)
     system, user = request["body"]["messages"]
     assert request["body"]["model"] == MODEL
-    assert system == {"role": "system", "content": load_template()[0]}
+    assert system == {"role": "system", "content": instructions()}
     text_part, image_part = user["content"]
     assert text_part["text"].splitlines()[0] == PRODUCT
     assert image_part["image_url"]["url"].startswith(f"data:{mime_type};base64,")

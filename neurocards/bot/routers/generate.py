@@ -4,6 +4,7 @@ starts a job at once; without one, the bot asks for a line about the product."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import uuid
 
@@ -14,10 +15,10 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
-from redis.asyncio import Redis
 
 from ...context import Context
-from ...jobs import TooManyJobsInFlight, formats, jobs_in_flight
+from ...clients.kie_models import model_spec
+from ...jobs import TooManyJobsInFlight, formats, jobs_in_flight, photos
 from ...keyboards import SkipInfo, buy_keyboard, packs_keyboard, skip_keyboard
 from ...limits.kie_balance import TierClosed
 from ...models import User
@@ -25,7 +26,8 @@ from ...money import credits, pending
 from ...money.credits import InsufficientCredits
 from ...settings import Settings
 from ...texts import text
-from ..flow import JOB_IDS, download_photo, start_generation, tier_closed_text
+from ..albums import MAX_ITEMS, AlbumCollector, Item, Sorted, sort_out
+from ..flow import JOB_IDS, NewPhoto, download_photo, start_generation, tier_closed_text
 from ..metrics import BotMetrics
 from ..photos import PhotoProblem, check_size, inspect_image, suffix_of
 
@@ -48,31 +50,40 @@ class Request:
         self.metrics = metrics
 
 
+@router.message(F.media_group_id)
+async def take_album_item(message: Message, context: Context, bot: Bot, seller: User, lang: str, state: FSMContext,
+                          albums: AlbumCollector, metrics: BotMetrics) -> None:
+    """An album's item: kept until the album is complete, then handled as one request."""
+    request = Request(context, bot, seller, lang, metrics)
+
+    async def take_album(first: Message, items: list[Item]) -> None:
+        await _take_album(first, request, state, sort_out(items))
+
+    await albums.add(message, take_album)
+
+
 @router.message(F.photo)
 async def take_photo(message: Message, context: Context, bot: Bot, seller: User, lang: str, state: FSMContext,
-                     redis: Redis, metrics: BotMetrics) -> None:
-    if not await _first_of_album(message, redis, lang):
-        return
+                     metrics: BotMetrics) -> None:
     largest = message.photo[-1]
     await _take_image(message, Request(context, bot, seller, lang, metrics), state, largest.file_id,
-                      lambda: check_size(largest.file_size, largest.width, largest.height))
+                      largest.file_unique_id, lambda: check_size(largest.file_size, largest.width, largest.height))
 
 
 @router.message(F.document)
 async def take_document(message: Message, context: Context, bot: Bot, seller: User, lang: str, state: FSMContext,
-                        redis: Redis, metrics: BotMetrics) -> None:
+                        metrics: BotMetrics) -> None:
     document = message.document
     if suffix_of(document.mime_type) is None:
         key = "photo.video" if (document.mime_type or "").startswith("video/") else "photo.wrong_type"
         await message.answer(text(lang, key))
         return
-    if not await _first_of_album(message, redis, lang):
-        return
     await _take_image(message, Request(context, bot, seller, lang, metrics), state, document.file_id,
-                      lambda: check_size(document.file_size))
+                      document.file_unique_id, lambda: check_size(document.file_size))
 
 
-async def _take_image(message: Message, request: Request, state: FSMContext, file_id: str, check) -> None:
+async def _take_image(message: Message, request: Request, state: FSMContext, file_id: str, unique_id: str,
+                      check) -> None:
     lang = request.lang
     try:
         check()
@@ -80,19 +91,73 @@ async def _take_image(message: Message, request: Request, state: FSMContext, fil
         await message.answer(text(lang, problem.key, **problem.values))
         return
     info = (message.caption or "").strip()
+    if await state.get_state() != NewJob.product_info.state:
+        await _take_photos(message, request, state, [file_id], info, unique_ids=[unique_id])
+        return
+    # "Add another photo": one more photo of the product whose description is awaited
+    data = await state.get_data()
+    earlier = _file_ids(data)
+    if len(earlier) >= photos.MAX_PHOTOS:
+        await message.answer(text(lang, "photo.full", most=photos.MAX_PHOTOS), reply_markup=skip_keyboard(lang))
+        return
+    seen = data.get("photo_unique_ids") or []
+    digests = data.get("photo_digests") or [await _digest(request.bot, earlier_id) for earlier_id in earlier]
+    digest = await _digest(request.bot, file_id)
+    if unique_id in seen or digest in digests:  # the same file, or the same picture sent again
+        await state.update_data(photo_digests=digests)
+        await message.answer(text(lang, "photo.duplicate"), reply_markup=skip_keyboard(lang))
+        return
+    file_ids = [*earlier, file_id]
     if not info:
-        await _ask_for_info(message, lang, state, file_id)
+        await state.update_data(photo_file_ids=file_ids, photo_unique_ids=[*seen, unique_id],
+                                photo_digests=[*digests, digest])
+        await message.answer(text(lang, "photo.added", count=len(file_ids), most=photos.MAX_PHOTOS),
+                             reply_markup=skip_keyboard(lang))
+        return
+    await _take_photos(message, request, state, file_ids, info, message_id=data["photo_message_id"],
+                       unique_ids=[*seen, unique_id])
+
+
+async def _take_album(message: Message, request: Request, state: FSMContext, album: Sorted) -> None:
+    """A complete album: up to three photos of one product make one job."""
+    lang = request.lang
+    if album.too_many:
+        await message.answer(text(lang, "album.too_many", most=MAX_ITEMS))
+        return
+    if not album.photos:
+        await message.answer(text(lang, "album.videos_only" if album.videos else "album.no_photos"))
+        return
+    notes = [text(lang, key, count=count) for key, count in (
+        ("album.left_out.videos", album.videos), ("album.left_out.others", album.others),
+        ("album.left_out.small", album.small), ("album.left_out.duplicates", album.duplicates)) if count]
+    used = album.photos[: photos.MAX_PHOTOS]
+    if len(album.photos) > photos.MAX_PHOTOS:
+        notes.append(text(lang, "album.first_three", count=len(album.photos), most=photos.MAX_PHOTOS))
+    if notes:
+        await message.answer("\n".join(notes))
+    await _take_photos(message, request, state, [item.file_id for item in used], album.caption,
+                       message_id=used[0].message_id, unique_ids=[item.file_unique_id for item in used])
+
+
+async def _take_photos(message: Message, request: Request, state: FSMContext, file_ids: list[str], info: str,
+                       *, message_id: int | None = None, unique_ids: list[str] = ()) -> None:
+    """Photos of one product, and the seller's line (asked for when missing)."""
+    lang = request.lang
+    message_id = message_id or message.message_id
+    if not info:
+        await _ask_for_info(message, lang, state, file_ids, message_id, list(unique_ids))
         return
     if not await _info_fits(message, request.settings, lang, info):
-        await _ask_for_info(message, lang, state, file_id, already_asked=True)
+        await _ask_for_info(message, lang, state, file_ids, message_id, list(unique_ids), already_asked=True)
         return
     await state.clear()
-    await _generate(message, request, file_id, info, job_key=f"{message.chat.id}:{message.message_id}")
+    await _generate(message, request, file_ids, info, job_key=f"{message.chat.id}:{message_id}")
 
 
-async def _ask_for_info(message: Message, lang: str, state: FSMContext, file_id: str, already_asked=False) -> None:
+async def _ask_for_info(message: Message, lang: str, state: FSMContext, file_ids: list[str], message_id: int,
+                        unique_ids: list[str], already_asked=False) -> None:
     await state.set_state(NewJob.product_info)
-    await state.update_data(photo_file_id=file_id, photo_message_id=message.message_id)
+    await state.set_data({"photo_file_ids": file_ids, "photo_message_id": message_id, "photo_unique_ids": unique_ids})
     if not already_asked:
         await message.answer(text(lang, "ask_info"), reply_markup=skip_keyboard(lang))
 
@@ -116,7 +181,7 @@ async def take_product_info(message: Message, context: Context, bot: Bot, seller
         return
     data = await state.get_data()
     await state.clear()
-    await _generate(message, Request(context, bot, seller, lang, metrics), data["photo_file_id"], info,
+    await _generate(message, Request(context, bot, seller, lang, metrics), _file_ids(data), info,
                     job_key=f"{message.chat.id}:{data['photo_message_id']}")
 
 
@@ -131,8 +196,13 @@ async def skip_product_info(query: CallbackQuery, context: Context, bot: Bot, se
     data = await state.get_data()
     await state.clear()
     await query.message.edit_reply_markup(reply_markup=None)
-    await _generate(query.message, Request(context, bot, seller, lang, metrics), data["photo_file_id"], "",
+    await _generate(query.message, Request(context, bot, seller, lang, metrics), _file_ids(data), "",
                     job_key=f"{query.message.chat.id}:{data['photo_message_id']}")
+
+
+def _file_ids(data: dict) -> list[str]:
+    """The photos kept while the description was asked for (one, in state kept by an older bot)."""
+    return data.get("photo_file_ids") or [data["photo_file_id"]]
 
 
 @router.callback_query(SkipInfo.filter())
@@ -140,22 +210,28 @@ async def skip_without_photo(query: CallbackQuery, lang: str, callback_answer: C
     callback_answer.text = text(lang, "callback.unknown")
 
 
-async def _generate(message: Message, request: Request, file_id: str, info: str, *, job_key: str) -> None:
+async def _generate(message: Message, request: Request, file_ids: list[str], info: str, *, job_key: str) -> None:
     """Refuse early what would fail anyway, then start the job."""
     settings, seller, lang = request.settings, request.seller, request.lang
     choice = formats.seller_choice(settings, seller)  # the price checked here is the price debited
     if await asyncio.to_thread(credits.balance_of, seller.id) < choice.price:
-        await _keep_for_top_up(message, request, file_id, info)
+        await _keep_for_top_up(message, request, file_ids, info)
         return
     in_flight = await asyncio.to_thread(jobs_in_flight, seller.id)
     if in_flight >= settings.telegram.max_jobs_in_flight:
         await message.answer(text(lang, "too_many_jobs", in_flight=in_flight))
         return
     try:
-        photo = await download_photo(request.bot, file_id)
-        await start_generation(request.context, request.bot, seller, message.chat.id, info, photo_file_id=file_id,
-                               photo_bytes=photo, job_id=uuid.uuid5(JOB_IDS, job_key),
-                               on_debit=request.metrics.debited, choice=choice)
+        fetched = [NewPhoto(await download_photo(request.bot, file_id), file_id) for file_id in file_ids]
+        first, *more = _distinct(fetched)
+        if len(fetched) > 1 + len(more):
+            await message.answer(text(lang, "album.left_out.duplicates", count=len(fetched) - 1 - len(more)))
+        job = await start_generation(request.context, request.bot, seller, message.chat.id, info,
+                                     photo_file_id=first.file_id, photo_bytes=first.data, more_photos=more,
+                                     job_id=uuid.uuid5(JOB_IDS, job_key), on_debit=request.metrics.debited,
+                                     choice=choice)
+        if more and not model_spec(choice.model).takes_references:
+            await message.answer(_first_only_text(settings, lang, choice, job.photo_count))
     except PhotoProblem as problem:
         await message.answer(text(lang, problem.key, **problem.values))
     except TelegramBadRequest as exc:
@@ -171,18 +247,43 @@ async def _generate(message: Message, request: Request, file_id: str, info: str,
         await message.answer(tier_closed_text(lang, closed))
 
 
-async def _keep_for_top_up(message: Message, request: Request, file_id: str, info: str) -> None:
-    """Out of credits: keep the photo and description, offer the packs; the
+async def _digest(bot: Bot, file_id: str) -> str:
+    return hashlib.sha256(await download_photo(bot, file_id)).hexdigest()
+
+
+def _distinct(fetched: list[NewPhoto]) -> list[NewPhoto]:
+    """The photos, each once: the same picture sent twice (other file ids, same bytes) is one photo."""
+    seen: dict[str, NewPhoto] = {}
+    for photo in fetched:
+        seen.setdefault(hashlib.sha256(photo.data).hexdigest(), photo)
+    return list(seen.values())
+
+
+def _first_only_text(settings: Settings, lang: str, choice, count: int) -> str:
+    """Several photos, and a tier whose model takes one: the first is used, and
+    the tier that would use them all is named."""
+    words = text(lang, "photos.first_only", tier=formats.tier_label(lang, choice.tier.name), count=count)
+    other = next((tier for tier in formats.tiers(settings) if model_spec(tier.model).takes_references), None)
+    if other is not None:
+        words += " " + text(lang, "photos.first_only.other", other=formats.tier_label(lang, other.name))
+    return words
+
+
+async def _keep_for_top_up(message: Message, request: Request, file_ids: list[str], info: str) -> None:
+    """Out of credits: keep the photos and description, offer the packs; the
     payment that lands in time starts the video (see ``routers.buy``)."""
     settings, lang = request.settings, request.lang
     try:
-        photo = await download_photo(request.bot, file_id)
-        stored = await asyncio.to_thread(_store_photo, request.context, photo)
+        stored = [photos.Photo(await asyncio.to_thread(_store_photo, request.context,
+                                                      await download_photo(request.bot, file_id)), file_id)
+                  for file_id in file_ids]
     except PhotoProblem as problem:
         await message.answer(text(lang, problem.key, **problem.values))
         return
+    first, *more = stored
     await asyncio.to_thread(pending.keep, user_id=request.seller.id, chat_id=message.chat.id, product_info=info,
-                            ttl_s=settings.credits.pending_request_ttl_s, photo_path=stored, photo_file_id=file_id)
+                            ttl_s=settings.credits.pending_request_ttl_s, photo_path=first.path,
+                            photo_file_id=first.file_id, more_photos=more)
     price = formats.seller_choice(settings, request.seller).price
     await message.answer(await kept_for_top_up_text(settings, lang, request.seller.id, info, price),
                          reply_markup=packs_keyboard(lang, settings.credits.packs, settings.credits.price))
@@ -206,13 +307,3 @@ async def no_credits_text(settings: Settings, lang: str, user_id: int, price: in
     """"Not enough credits", with the seller's balance and the price."""
     balance = await asyncio.to_thread(credits.balance_of, user_id)
     return text(lang, "no_credits", balance=balance, price=price or settings.credits.price)
-
-
-async def _first_of_album(message: Message, redis: Redis, lang: str) -> bool:
-    """Of an album's photos only the first is used; the seller is told so once."""
-    if not message.media_group_id:
-        return True
-    first = await redis.set(f"neurocards:album:{message.media_group_id}", 1, nx=True, ex=120)
-    if first:
-        await message.answer(text(lang, "album"))
-    return bool(first)
