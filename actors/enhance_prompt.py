@@ -6,9 +6,9 @@ from neurocards import jobs
 from neurocards.clients.prompt_writer import Image, Written, fallback_prompt
 from neurocards.dispatch import ActorName
 from neurocards.errors import Kind, classify
+from neurocards.jobs import photos
 from neurocards.jobs.pipeline import current_message_id, current_retries, job_to_work_on
 from neurocards.logs import job_logger
-from neurocards.jobs import photos
 from neurocards.media.local import local_more_photo, local_photo
 from neurocards.media.storage import photo_mime_type
 from neurocards.models import JobStatus

@@ -18,14 +18,13 @@ import datetime as dt
 import random
 
 from neurocards import jobs
+from neurocards.clients.kie_models import model_spec
 from neurocards.dispatch import ActorName
 from neurocards.errors import PipelineError
-from neurocards.jobs import Claim
+from neurocards.jobs import Claim, photos
 from neurocards.jobs.formats import filmed_as
 from neurocards.jobs.pipeline import current_delivery_id, current_message_id
 from neurocards.limits.kie_keys import KeyTrouble
-from neurocards.clients.kie_models import model_spec
-from neurocards.jobs import photos
 from neurocards.media.local import local_more_photo, local_photo
 from neurocards.media.storage import photo_mime_type
 from neurocards.models import Job, JobStatus, utcnow

@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable
 from aiogram.types import Message
 from redis.asyncio import Redis
 
-from .photos import MIN_SIDE_PX, MAX_PHOTO_BYTES, suffix_of
+from .photos import MAX_PHOTO_BYTES, MIN_SIDE_PX, suffix_of
 
 __all__ = ["Item", "Sorted", "AlbumCollector", "item_of", "sort_out", "MAX_ITEMS", "QUIET_S"]
 

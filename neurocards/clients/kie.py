@@ -23,9 +23,9 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
-from collections.abc import Sequence
 from typing import Any, Literal
 
 import httpx

@@ -13,8 +13,8 @@ import base64
 import functools
 import logging
 import string
-from importlib import resources
 from collections.abc import Sequence
+from importlib import resources
 from typing import Any, NamedTuple
 
 import openai

@@ -16,8 +16,8 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 
-from ...context import Context
 from ...clients.kie_models import model_spec
+from ...context import Context
 from ...jobs import TooManyJobsInFlight, formats, jobs_in_flight, photos
 from ...keyboards import SkipInfo, buy_keyboard, packs_keyboard, skip_keyboard
 from ...limits.kie_balance import TierClosed
