@@ -75,6 +75,12 @@ def _play(settings) -> int:
         tg.send_command(seller, "start", language_code="en", first_name="Demo")
         tg.wait_for(lambda t: _bot_said(t), chat_id=seller)
         tg.send_photo(seller, caption=CAPTION, language_code="en")
+        if settings.styles.ask_before_start and settings.styles.catalogue:
+            style = settings.styles.catalogue[0]
+            picker = tg.wait_for(lambda t: next((e for e in _bot_said(t) if _has_style_buttons(e)), None),
+                                 chat_id=seller)
+            print(f"demo: the bot offers looks; the seller taps {style.label_en!r}", flush=True)
+            tg.press(seller, text=style.label_en, message_id=picker["message_id"])
         print(f"demo: a seller sent a photo; waiting for the video (up to {timeout:.0f} s)…", flush=True)
         try:
             tg.wait_for(lambda t: any(e.get("video") for e in _bot_said(t)), timeout=timeout, chat_id=seller)
@@ -94,6 +100,11 @@ def _play(settings) -> int:
     print(f"video stored at {finished} ({finished.stat().st_size} bytes, finished for {job.preset or 'its format'} "
           f"from KIE's {job.video_bytes}-byte clip); job {job.id} {job.status}")
     return 0 if job.status == "done" else 1
+
+
+def _has_style_buttons(event: dict) -> bool:
+    rows = (event.get("reply_markup") or {}).get("inline_keyboard", [])
+    return any(button.get("callback_data", "").startswith("style:") for row in rows for button in row)
 
 
 def _buy_a_pack(settings, tg, seller: int) -> None:

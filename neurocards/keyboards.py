@@ -18,7 +18,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from .jobs.formats import Choice, Tier, preset_button, preset_label, tier_label
 from .texts import text
 
-__all__ = ["JobAction", "JobActionKind", "BuyPack", "ShowPacks", "SkipInfo", "packs_keyboard", "buy_keyboard", "SetLanguage", "again_keyboard", "try_again_keyboard", "skip_keyboard",
+__all__ = ["JobAction", "JobActionKind", "BuyPack", "ShowPacks", "SkipInfo", "PickStyle", "NO_STYLE", "styles_keyboard", "packs_keyboard", "buy_keyboard", "SetLanguage", "again_keyboard", "try_again_keyboard", "skip_keyboard",
            "language_keyboard", "status_keyboard", "video_keyboard", "Regenerate", "RegeneratePick",
            "regenerate_keyboard", "ShowOptions", "PickOption", "OptionsDone", "options_button", "options_keyboard",
            "SubscriptionAction", "subscribe_keyboard", "subscription_keyboard",
@@ -54,6 +54,30 @@ class BuyPack(CallbackData, prefix="buy"):
 
 class SkipInfo(CallbackData, prefix="skip"):
     """"Skip" under the question for a product description."""
+
+
+class PickStyle(CallbackData, prefix="style"):
+    """One style's button under "Pick a look": its name ("none": no style) and the
+    message id of the photo it is for (an old picker's button is recognised)."""
+
+    name: str
+    photo: int
+
+
+#: The style name of "No style".
+NO_STYLE = "none"
+
+
+def styles_keyboard(language: str, catalogue, last: str, photo: int) -> InlineKeyboardMarkup:
+    """A button per style, then "No style"; the seller's last pick marked ✓ and first."""
+    builder = InlineKeyboardBuilder()
+    ordered = sorted(catalogue, key=lambda style: style.name != last)
+    for style in ordered:
+        mark = "✓ " if style.name == last else ""
+        builder.button(text=mark + style.label(language), callback_data=PickStyle(name=style.name, photo=photo))
+    none_mark = "✓ " if not last else ""
+    builder.button(text=none_mark + text(language, "style.none"), callback_data=PickStyle(name=NO_STYLE, photo=photo))
+    return builder.adjust(2).as_markup()
 
 
 class SetLanguage(CallbackData, prefix="lang"):

@@ -45,6 +45,11 @@ def is_blocked(user_id: int) -> bool:
     return bool(User.select(User.blocked).where(User.id == user_id).scalar())
 
 
+def remember_style(user_id: int, style: str) -> None:
+    """The style the seller picked last: the one their next photo is offered first (issue 21)."""
+    User.update(style=style).where(User.id == user_id).execute()
+
+
 def remember_choice(user_id: int, tier: str, aspect_ratio: str, preset: str = "") -> None:
     """The tier, format and preset the seller's next videos are made in ("Options")."""
     User.update(tier=tier, aspect_ratio=aspect_ratio, preset=preset).where(User.id == user_id).execute()

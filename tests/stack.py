@@ -44,6 +44,9 @@ FAST_SETTINGS = {
     "TELEGRAM__CHAT_MESSAGES_PER_S": "5",
     "WORKER__SHUTDOWN_TIMEOUT_S": "2",
     "FORMATS__X264_PRESET": "ultrafast",  # finishing's CPU, shrunk like every duration (bench/finish.py: veryfast)
+    # a photo with a caption starts at once, in the seller's last style, as before issue 21: the look
+    # picked with one tap after the photo (the product's default) is tested in test_bot_styles
+    "STYLES__ASK_BEFORE_START": "false",
 }
 CHAT_MESSAGES_PER_S = 5
 

@@ -1,5 +1,4 @@
-"""The ``[styles]`` section (issue 21): the looks a seller picks after the photo,
-and the "Suggest ideas" call."""
+"""The ``[styles]`` section (issue 21): the looks a seller picks after the photo."""
 
 from __future__ import annotations
 
@@ -43,12 +42,10 @@ DEFAULT_STYLES = [
 
 class StylesSettings(Section):
     """``catalogue``: the styles on offer, in button order ("no style" is always
-    there too); ``ideas``: whether "Suggest ideas" is offered, and how long its
-    one call may take before the seller's flow goes on without it."""
+    there too), picked with one tap after the photo (``ask_before_start``)."""
 
     catalogue: list[Style] = DEFAULT_STYLES
-    ideas: bool = True
-    ideas_timeout_s: float = Field(12.0, gt=0, le=60)
+    ask_before_start: bool = True  # False: a photo with a caption starts at once, in the seller's last style
 
     def find(self, name: str) -> Style | None:
         return next((style for style in self.catalogue if style.name == name), None) if name else None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import html
 import logging
 import uuid
 
@@ -16,10 +17,11 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 
+from ... import users
 from ...clients.kie_models import model_spec
 from ...context import Context
 from ...jobs import TooManyJobsInFlight, formats, jobs_in_flight, photos
-from ...keyboards import SkipInfo, buy_keyboard, packs_keyboard, skip_keyboard
+from ...keyboards import NO_STYLE, PickStyle, SkipInfo, buy_keyboard, packs_keyboard, skip_keyboard, styles_keyboard
 from ...limits.kie_balance import TierClosed
 from ...models import User
 from ...money import credits, pending
@@ -36,6 +38,7 @@ logger = logging.getLogger("neurocards.bot.generate")
 
 class NewJob(StatesGroup):
     product_info = State()
+    style = State()  # photos and description in hand, the look to be picked (issue 21)
 
 
 class Request:
@@ -150,8 +153,58 @@ async def _take_photos(message: Message, request: Request, state: FSMContext, fi
     if not await _info_fits(message, request.settings, lang, info):
         await _ask_for_info(message, lang, state, file_ids, message_id, list(unique_ids), already_asked=True)
         return
+    await _ready(message, request, state, file_ids, info, message_id)
+
+
+async def _ready(message: Message, request: Request, state: FSMContext, file_ids: list[str], info: str,
+                 message_id: int) -> None:
+    """Photos and description in hand: the look is picked with one tap (``styles.ask_before_start``),
+    or the job starts at once in the seller's last."""
+    catalogue = request.settings.styles.catalogue
+    if not (request.settings.styles.ask_before_start and catalogue):
+        await state.clear()
+        await _generate(message, request, file_ids, info, job_key=f"{message.chat.id}:{message_id}")
+        return
+    await state.set_state(NewJob.style)
+    await state.set_data({"photo_file_ids": file_ids, "photo_message_id": message_id, "info": info})
+    price = formats.seller_choice(request.settings, request.seller).price
+    await message.answer(text(request.lang, "style.ask", price=price),
+                         reply_markup=styles_keyboard(request.lang, catalogue, _last_style(request), message_id))
+
+
+def _last_style(request: Request) -> str:
+    return request.seller.style if request.settings.styles.find(request.seller.style) else ""
+
+
+@router.callback_query(PickStyle.filter(), StateFilter(NewJob.style))
+async def pick_style(query: CallbackQuery, callback_data: PickStyle, context: Context, bot: Bot, seller: User,
+                     lang: str, state: FSMContext, metrics: BotMetrics, callback_answer: CallbackAnswer) -> None:
+    data = await state.get_data()
+    if data.get("photo_message_id") != callback_data.photo:  # a picker of an earlier photo
+        callback_answer.text = text(lang, "style.stale")
+        return
+    style = context.settings.styles.find(callback_data.name)
+    if style is None and callback_data.name != NO_STYLE:  # a style no longer on offer, or forged data
+        callback_answer.text = text(lang, "callback.unknown")
+        return
     await state.clear()
-    await _generate(message, request, file_ids, info, job_key=f"{message.chat.id}:{message_id}")
+    name = style.name if style else ""
+    await asyncio.to_thread(users.remember_style, seller.id, name)
+    label = style.label(lang) if style else text(lang, "style.none")
+    await query.message.edit_text(text(lang, "style.picked", style=html.escape(label)))
+    await _generate(query.message, Request(context, bot, seller, lang, metrics), data["photo_file_ids"],
+                    data["info"], job_key=f"{query.message.chat.id}:{data['photo_message_id']}", style=name)
+
+
+@router.callback_query(PickStyle.filter())
+async def pick_style_too_late(query: CallbackQuery, lang: str, callback_answer: CallbackAnswer) -> None:
+    """A look picked from a picker already used, or never shown to this seller."""
+    callback_answer.text = text(lang, "style.stale")
+
+
+@router.message(NewJob.style, ~F.photo & ~F.document & ~F.media_group_id & ~(F.text.startswith("/")))
+async def remind_style(message: Message, lang: str) -> None:
+    await message.answer(text(lang, "style.waiting"))
 
 
 async def _ask_for_info(message: Message, lang: str, state: FSMContext, file_ids: list[str], message_id: int,
@@ -180,9 +233,8 @@ async def take_product_info(message: Message, context: Context, bot: Bot, seller
     if not await _info_fits(message, context.settings, lang, info):
         return
     data = await state.get_data()
-    await state.clear()
-    await _generate(message, Request(context, bot, seller, lang, metrics), _file_ids(data), info,
-                    job_key=f"{message.chat.id}:{data['photo_message_id']}")
+    await _ready(message, Request(context, bot, seller, lang, metrics), state, _file_ids(data), info,
+                 data["photo_message_id"])
 
 
 @router.message(NewJob.product_info, ~F.text)
@@ -194,10 +246,9 @@ async def remind_product_info(message: Message, lang: str) -> None:
 async def skip_product_info(query: CallbackQuery, context: Context, bot: Bot, seller: User, lang: str,
                             state: FSMContext, metrics: BotMetrics) -> None:
     data = await state.get_data()
-    await state.clear()
     await query.message.edit_reply_markup(reply_markup=None)
-    await _generate(query.message, Request(context, bot, seller, lang, metrics), _file_ids(data), "",
-                    job_key=f"{query.message.chat.id}:{data['photo_message_id']}")
+    await _ready(query.message, Request(context, bot, seller, lang, metrics), state, _file_ids(data), "",
+                 data["photo_message_id"])
 
 
 def _file_ids(data: dict) -> list[str]:
@@ -210,7 +261,8 @@ async def skip_without_photo(query: CallbackQuery, lang: str, callback_answer: C
     callback_answer.text = text(lang, "callback.unknown")
 
 
-async def _generate(message: Message, request: Request, file_ids: list[str], info: str, *, job_key: str) -> None:
+async def _generate(message: Message, request: Request, file_ids: list[str], info: str, *, job_key: str,
+                    style: str | None = None) -> None:
     """Refuse early what would fail anyway, then start the job."""
     settings, seller, lang = request.settings, request.seller, request.lang
     choice = formats.seller_choice(settings, seller)  # the price checked here is the price debited
@@ -229,7 +281,7 @@ async def _generate(message: Message, request: Request, file_ids: list[str], inf
         job = await start_generation(request.context, request.bot, seller, message.chat.id, info,
                                      photo_file_id=first.file_id, photo_bytes=first.data, more_photos=more,
                                      job_id=uuid.uuid5(JOB_IDS, job_key), on_debit=request.metrics.debited,
-                                     choice=choice)
+                                     choice=choice, style=style)
         if more and not model_spec(choice.model).takes_references:
             await message.answer(_first_only_text(settings, lang, choice, job.photo_count))
     except PhotoProblem as problem:
