@@ -18,7 +18,8 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from .jobs.formats import Choice, Tier, preset_button, preset_label, tier_label
 from .texts import text
 
-__all__ = ["JobAction", "JobActionKind", "BuyPack", "ShowPacks", "SkipInfo", "PickStyle", "NO_STYLE", "styles_keyboard", "packs_keyboard", "buy_keyboard", "SetLanguage", "again_keyboard", "try_again_keyboard", "skip_keyboard",
+__all__ = ["JobAction", "JobActionKind", "BuyPack", "ShowPacks", "SkipInfo", "PickStyle", "NO_STYLE", "styles_keyboard",
+           "packs_keyboard", "buy_keyboard", "SetLanguage", "again_keyboard", "try_again_keyboard", "skip_keyboard",
            "language_keyboard", "status_keyboard", "video_keyboard", "Regenerate", "RegeneratePick",
            "regenerate_keyboard", "ShowOptions", "PickOption", "OptionsDone", "options_button", "options_keyboard",
            "SubscriptionAction", "subscribe_keyboard", "subscription_keyboard",
