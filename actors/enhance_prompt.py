@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from neurocards import jobs
-from neurocards.clients.prompt_writer import Image, Written, fallback_prompt
+from neurocards.clients.prompt_writer import Image, Refused, Written, fallback_prompt
 from neurocards.dispatch import ActorName
 from neurocards.errors import Kind, classify
 from neurocards.jobs import photos
@@ -11,7 +11,7 @@ from neurocards.jobs.pipeline import current_message_id, current_retries, job_to
 from neurocards.logs import job_logger
 from neurocards.media.local import local_more_photo, local_photo
 from neurocards.media.storage import photo_mime_type
-from neurocards.models import JobStatus
+from neurocards.models import Job, JobStatus
 
 from . import context, declare
 
@@ -30,7 +30,8 @@ def enhance_prompt(job_id: str) -> None:
 
     written = _write_prompt(job)
     if jobs.advance(job.id, JobStatus.ENHANCING, JobStatus.GENERATING, message_id, prompt=written.prompt,
-                    openai_input_tokens=written.input_tokens, openai_output_tokens=written.output_tokens):
+                    openai_input_tokens=Job.openai_input_tokens + written.input_tokens,
+                    openai_output_tokens=Job.openai_output_tokens + written.output_tokens, error_detail=""):
         context.metrics.cost("openai", context.settings.openai.model,
                              context.settings.economics.openai_usd(written.input_tokens, written.output_tokens))
         context.send(ActorName.SUBMIT_GENERATION, job_id)
@@ -47,7 +48,7 @@ def _write_prompt(job) -> Written:
         with context.metrics.external_call("openai", "write_prompt"):
             return context.prompt_writer.write(photo.read_bytes(), photo_mime_type(photo), job.product_info,
                                                more_images=more, style=style.guidance if style else "",
-                                               brief=job.brief)
+                                               brief=job.brief, refused=_refused(job))
     except Exception as exc:
         failure = classify(exc)
         last_try = current_retries() >= _policy.max_retries
@@ -56,6 +57,13 @@ def _write_prompt(job) -> Written:
             job_logger(job.id).warning("prompt writer failed (%s); using the template prompt", failure.error_class)
             return Written(fallback_prompt(job.product_info))
         raise
+
+
+def _refused(job) -> Refused | None:
+    """The prompt KIE refused on its content policy, and its words (a free retry)."""
+    if not (job.safety_retries and job.prompt):
+        return None
+    return Refused(job.prompt, job.error_detail.removeprefix("kie refused: "))
 
 
 def _more_photos(job) -> list[Image]:

@@ -33,6 +33,8 @@ _settings = context.settings
 #: KIE allows 10 polls/s per key; a poll refused a slot comes back when the next
 #: frees plus a random part of ``kie.poll_first_s``: a poll is not urgent, and a
 #: thousand jobs in flight then spread out instead of knocking together.
+#: Free retries, with a rewritten prompt, after KIE refused one on its content policy.
+SAFETY_RETRIES = 1
 #: What KIE says when it could not fetch the uploaded photo (then it is uploaded again).
 IMAGE_UNREACHABLE_WORDS = ("fetch the image", "access limits")
 
@@ -68,6 +70,8 @@ def poll_generation(job_id: str, seq: int) -> None:
     if status.state == "success":
         if jobs.advance(job.id, JobStatus.GENERATING, JobStatus.DOWNLOADING, message_id, where=this_poll,
                         result_url=status.result_url, poll_count=seq + 1, **_reported_cost(status, model)):
+            if job.safety_retries:
+                context.metrics.safety_retries.labels("passed").inc()
             context.send(ActorName.DOWNLOAD_VIDEO, job_id)
             context.send(ActorName.SHOW_STATUS, job_id)
     elif status.state == "failed":
@@ -114,10 +118,29 @@ def _schedule_poll(job_id: str, seq: int, delay_s: float) -> None:
 def _on_task_failed(job: Job, status: TaskStatus, this_poll, seq: int, message_id: str) -> None:
     detail = f"KIE task {status.task_id} failed: {status.fail_code} {status.fail_message}"
     if is_content_policy(status.fail_message):
+        if job.safety_retries < SAFETY_RETRIES:
+            _retry_safely(job, status, this_poll, seq, message_id)
+            return
+        context.metrics.refusals.labels("kie").inc()
+        context.metrics.safety_retries.labels("refused").inc()
         raise PipelineError("content_policy", detail, kind=Kind.USER)
     if status.fail_code == 451 or any(words in status.fail_message.lower() for words in IMAGE_UNREACHABLE_WORDS):
         jobs.forget_upload(job.id)  # KIE could not fetch the uploaded photo: the resubmit uploads it again
     _resubmit(job, this_poll, seq, message_id, reason=detail)
+
+
+def _retry_safely(job: Job, status: TaskStatus, this_poll, seq: int, message_id: str) -> None:
+    """KIE refused the prompt on its content policy: once, free, a prompt rewritten to
+    avoid what was flagged (back to the prompt writer, KIE's words kept for it), then
+    a new task (issue 21).  The seller sees it on the status line."""
+    job_logger(job.id).info("KIE refused task %s on its content policy (%s); rewriting the prompt, free",
+                               status.task_id, status.fail_message)
+    if jobs.advance(job.id, JobStatus.GENERATING, JobStatus.ENHANCING, message_id, where=this_poll,
+                    kie_task_id="", result_url="", poll_count=seq + 1, next_poll_at=None,
+                    safety_retries=Job.safety_retries + 1, error_detail=f"kie refused: {status.fail_message}"[:500]):
+        context.metrics.safety_retries.labels("started").inc()
+        context.send(ActorName.ENHANCE_PROMPT, str(job.id))
+        context.send(ActorName.SHOW_STATUS, str(job.id))
 
 
 def _resubmit(job: Job, this_poll, seq: int, message_id: str, *, reason: str) -> None:
@@ -136,6 +159,8 @@ def _send_next(job: Job) -> None:
     job_id = str(job.id)
     if job.status == JobStatus.DOWNLOADING:
         context.send(ActorName.DOWNLOAD_VIDEO, job_id)
+    elif job.status == JobStatus.ENHANCING:  # a free retry after a content-policy refusal
+        context.send(ActorName.ENHANCE_PROMPT, job_id)
     elif job.status == JobStatus.GENERATING and not job.kie_task_id:
         context.send(ActorName.SUBMIT_GENERATION, job_id)
     elif job.status == JobStatus.GENERATING:

@@ -80,6 +80,15 @@ class Context:
         )
 
     @functools.cached_property
+    def moderator(self):
+        """OpenAI's moderation endpoint (:mod:`neurocards.clients.moderation`)."""
+        from .clients.moderation import Moderator
+
+        settings = self.settings
+        return Moderator(base_url=settings.openai_base_url, api_key=settings.openai_api_key,
+                         model=settings.openai.moderation_model, timeout_s=settings.openai.moderation_timeout_s)
+
+    @functools.cached_property
     def telegram_files(self):
         """Files sellers sent, fetched by ``file_id`` from any host."""
         from .clients.telegram_files import TelegramFiles

@@ -71,6 +71,16 @@ class WorkerMetrics:
             "neurocards_stage_duration_seconds", "Time a job spent in each stage.",
             ["stage"], buckets=LATENCY_BUCKETS, registry=registry,
         )
+        self.refusals = Counter(
+            "neurocards_refusals_total", "Requests refused for their content, by stage: moderation (before any "
+            "charge), prompt (the prompt model), kie (KIE's content policy, after the free retry).",
+            ["stage"], registry=registry,
+        )
+        self.safety_retries = Counter(
+            "neurocards_safety_retries_total", "Free retries after KIE refused a prompt on its content policy, "
+            "by outcome: started, passed (the retry's task made a video), refused (it was refused again).",
+            ["outcome"], registry=registry,
+        )
         self.credits = Counter(
             "neurocards_credits_total", "Credits moved through the ledger by the workers, by kind.", ["kind"],
             registry=registry,

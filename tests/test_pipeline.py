@@ -8,6 +8,7 @@ import hashlib
 import html
 from pathlib import Path
 
+import httpx
 import pytest
 
 from neurocards.clients.prompt_writer import fallback_prompt
@@ -79,6 +80,42 @@ def test_content_policy_refunds_and_says_what_to_change(stack):
     message = seller.wait_for_text(text("en", "failure.content_policy"))
     assert buttons(message) == []  # the same photo would be refused again
     assert videos(seller) == []
+
+
+def test_a_content_policy_refusal_is_retried_once_free_with_a_safer_prompt(stack):
+    # Given KIE refusing the first task on its content policy (successFlag 2 and its message)
+    seller = Seller(stack)
+    stack.fault("kie", "content_policy", count=1, params={"stage": "task"})
+    # (filming takes 3 s, so the status line is edited while the retry films; the next test's reset restores it)
+    httpx.post(f"{stack.kie.url}/_sandbox/kie/config", json={"generation_s": 3}).raise_for_status()
+
+    # When the job runs
+    job = wait_for_final(seller.start_job().id)
+
+    # Then a second task, from a prompt rewritten to avoid what was flagged, made the video, free
+    assert (job.status, job.safety_retries, job.kie_attempts) == ("done", 1, 2)
+    assert (ledger(job, "debit"), ledger(job, "refund")) == (1, 0)
+    assert User.get_by_id(seller.id).balance == 0
+    prompts = [request for request in httpx.get(f"{stack.openai.url}/_sandbox/openai/requests").json()["requests"]
+               if request["body"]["messages"][0]["content"].find("refused the previous prompt") >= 0]
+    [retry] = prompts
+    assert "The refused prompt:" in retry["body"]["messages"][1]["content"][0]["text"]
+    assert len(videos(seller)) == 1
+    # and the seller saw why it took longer on the status line
+    edits = [e.get("text", "") for e in seller.transcript()["events"] if e["type"] == "edit"]
+    assert any(text("en", "status.safety_retry") in edit for edit in edits)
+
+
+def test_a_second_content_policy_refusal_fails_with_one_refund(stack):
+    seller = Seller(stack)
+    stack.fault("kie", "content_policy", count=2, params={"stage": "task"})
+
+    job = wait_for_final(seller.start_job().id)
+
+    assert (job.status, job.error_class, job.safety_retries) == ("failed", "content_policy", 1)
+    assert (ledger(job, "debit"), ledger(job, "refund")) == (1, 1)
+    assert [fault["fired"] for fault in stack.faults("kie")] == [2]
+    seller.wait_for_text(text("en", "failure.content_policy"))
 
 
 def test_content_policy_at_create_is_not_retried(stack):

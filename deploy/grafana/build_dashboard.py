@@ -99,6 +99,15 @@ def rows() -> list[tuple[str, list[dict]]]:
             timeseries("Jobs in flight, by state", [target(
                 "sum by (status) (neurocards_jobs_active)", "{{status}}")], stack=True,
                 description="Jobs not yet done or failed, read from the database at each scrape of the bot."),
+            timeseries("Content refusals per hour, by stage", [target(
+                "sum by (stage) (increase(neurocards_refusals_total[1h]))", "{{stage}}")],
+                description="Requests refused for their content: moderation (the description, before any "
+                            "charge), prompt (the prompt model), kie (KIE's content policy, after the free "
+                            "retry; refunded)."),
+            timeseries("Free retries after a KIE content refusal", [target(
+                "sum by (outcome) (increase(neurocards_safety_retries_total[1h]))", "{{outcome}}")],
+                description="Started: a prompt rewritten to avoid what KIE flagged, at no charge; passed: "
+                            "its task made a video; refused: refused again, the job failed and was refunded."),
             timeseries("Oldest job in each state", [target(
                 "max by (status) (neurocards_job_oldest_age_seconds)", "{{status}}")], unit="s",
                 description="Seconds since the oldest job in each state last moved (alert: 15 min)."),

@@ -28,10 +28,11 @@ from ..keyboards import status_keyboard
 from ..limits import kie_balance
 from ..logs import job_logger
 from ..models import Job, JobStatus, User
-from ..texts import text
+from ..texts import CATALOGUES, text
 from .photos import inspect_image
 
-__all__ = ["start_generation", "launch", "download_photo", "NewPhoto", "JOB_IDS"]
+__all__ = ["start_generation", "launch", "download_photo", "NewPhoto", "JOB_IDS", "refused_description",
+           "refused_text"]
 
 logger = logging.getLogger("neurocards.bot.flow")
 
@@ -98,6 +99,32 @@ async def start_generation(
         on_debit(job.price)
     await launch(context, bot, job)
     return job
+
+
+async def refused_description(context: Context, info: str, on_refused=None) -> tuple[str, ...] | None:
+    """What OpenAI's moderation flags in the seller's description (issue 21), checked
+    before anything is charged; None when it passes, or when the check could not be
+    made (an outage must not stop sellers: the pipeline's own refusals still refund)."""
+    if not info or not context.settings.openai.moderation:
+        return None
+    try:
+        verdict = await asyncio.to_thread(context.moderator.check, info)
+    except Exception as exc:
+        logger.warning("moderation unavailable (%s); the description goes on unchecked", type(exc).__name__)
+        return None
+    if not verdict.flagged:
+        return None
+    if on_refused is not None:
+        on_refused()
+    return verdict.categories or ("other",)
+
+
+def refused_text(lang: str, categories: tuple[str, ...]) -> str:
+    """"Nothing charged: the description didn't pass (violence); rewrite it"."""
+    names = dict.fromkeys(category.split("/")[0] for category in categories)
+    what = ", ".join(text(lang, f"moderation.{name}") if f"moderation.{name}" in CATALOGUES[lang]
+                     else text(lang, "moderation.other") for name in names)
+    return text(lang, "moderation.refused", what=what)
 
 
 def tier_closed_text(lang: str, closed: kie_balance.TierClosed) -> str:

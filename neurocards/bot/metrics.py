@@ -50,6 +50,11 @@ class BotMetrics:
             "neurocards_credits_total", "Credits moved through the ledger by the bot, by kind.",
             ["kind"], registry=self.registry,
         )
+        self.refusals = Counter(
+            "neurocards_refusals_total", "Requests refused for their content, by stage: moderation (before any "
+            "charge), prompt (the prompt model), kie (KIE's content policy, after the free retry).",
+            ["stage"], registry=self.registry,
+        )
         self.kie_callbacks = Counter(
             "neurocards_kie_callbacks_total", "KIE callbacks received, by outcome.",
             ["outcome"], registry=self.registry,

@@ -24,6 +24,7 @@ __all__ = [
     "PromptWriter",
     "Written",
     "Image",
+    "Refused",
     "instructions",
     "PromptWriterError",
     "EmptyPrompt",
@@ -64,6 +65,13 @@ class Written(NamedTuple):
     output_tokens: int = 0
 
 
+class Refused(NamedTuple):
+    """A prompt the video model refused on its content policy, and what it said."""
+
+    prompt: str
+    message: str = ""
+
+
 class PromptWriter:
     """Writes one English image-to-video prompt per product photo with a vision model.
 
@@ -99,19 +107,21 @@ class PromptWriter:
         return self.write(image, mime_type, product_info).prompt
 
     def write(self, image: bytes, mime_type: str, product_info: str, *, more_images: Sequence[Image] = (),
-              style: str = "", brief: str = "") -> Written:
+              style: str = "", brief: str = "", refused: Refused | None = None) -> Written:
         """:meth:`write_prompt`, with the tokens the request took (``usage``).
 
         ``more_images`` are the product's other photos; ``style`` is our own
         guidance for the look (a catalogue style, trusted: it goes with the
         instructions); ``brief`` the concept the seller picked (it goes with
-        the seller's text, as information).
+        the seller's text, as information); ``refused``: the video model refused
+        the last prompt, and this one must avoid what it flagged.
         """
         info = cap_text(product_info, self.max_info_chars) or NO_INFO
         images = [Image(image, mime_type), *more_images]
         completion = self._client.chat.completions.create(
             model=self.model,
-            messages=build_messages(images, info, style=style, brief=cap_text(brief, self.max_info_chars)),
+            messages=build_messages(images, info, style=style, brief=cap_text(brief, self.max_info_chars),
+                                    refused=refused),
         )
         prompt = prompt_of(completion)
         self.logger.debug("Wrote a %d-char prompt (%s).", len(prompt), describe(completion))
@@ -134,8 +144,14 @@ class Image(NamedTuple):
     mime_type: str
 
 
-def build_messages(images: Sequence[Image], product_info: str, *, style: str = "",
-                   brief: str = "") -> list[ChatCompletionMessageParam]:
+#: Told to the prompt writer when the video model refused its last prompt.
+SAFER_RULE = ("- The video model refused the previous prompt on its content policy. Write a new one that shows the "
+              "same product but avoids whatever could have been flagged: no people, weapons, blood, fire, "
+              "alcohol, medical or adult themes, brand names or text; calm, neutral, literal wording.")
+
+
+def build_messages(images: Sequence[Image], product_info: str, *, style: str = "", brief: str = "",
+                   refused: Refused | None = None) -> list[ChatCompletionMessageParam]:
     """The system instructions (with the style's guidance), then the seller's line,
     the brief and each photo as a data URL.
 
@@ -147,20 +163,25 @@ def build_messages(images: Sequence[Image], product_info: str, *, style: str = "
         text += f"\n\nThe concept the seller picked for the video: {brief}"
     if len(images) > 1:
         text += f"\n\nThe {len(images)} photos show the same product; the first is the video's first frame."
+    if refused is not None:
+        text += f"\n\nThe refused prompt: {cap_text(refused.prompt, MAX_PROMPT_CHARS)}"
+        if refused.message:
+            text += f"\nWhat the video model said: {cap_text(refused.message, 200)}"
     parts: list = [{"type": "text", "text": text}]
     for image in images:
         data_url = f"data:{image.mime_type};base64,{base64.b64encode(image.data).decode('ascii')}"
         parts.append({"type": "image_url", "image_url": {"url": data_url, "detail": "auto"}})
     return [
-        {"role": "system", "content": instructions(style)},
+        {"role": "system", "content": instructions(style, safer=refused is not None)},
         {"role": "user", "content": parts},
     ]
 
 
-def instructions(style: str = "") -> str:
-    """The system instructions, with the style's guidance as one more rule."""
-    rule = f"- The look to give the video: {style}" if style else ""
-    return load_template()[0].substitute(style=rule).replace("\n\n\n", "\n\n")
+def instructions(style: str = "", *, safer: bool = False) -> str:
+    """The system instructions, with the style's guidance as one more rule (and,
+    ``safer``, the rule for a prompt the video model refused)."""
+    rules = [f"- The look to give the video: {style}" if style else "", SAFER_RULE if safer else ""]
+    return load_template()[0].substitute(style="\n".join(rule for rule in rules if rule)).replace("\n\n\n", "\n\n")
 
 
 @functools.cache

@@ -28,6 +28,7 @@ from typing import Any
 from aiohttp import web
 
 from neurocards.sandbox.common import CallLog, Faults, add_control_routes, json_body
+from neurocards.sandbox.openai_moderation import moderations
 from neurocards.sandbox.openai_replies import (
     ErrorReply,
     chat_completion_object,
@@ -97,6 +98,7 @@ def create_app(api_keys: tuple[str, ...] = (SANDBOX_API_KEY,), delay_s: float = 
 
     app.router.add_post("/v1/chat/completions", chat_completions)
     app.router.add_post("/v1/responses", responses)
+    app.router.add_post("/v1/moderations", moderations)
     app.router.add_get("/_sandbox/openai/requests", list_requests)
     app.router.add_post("/_sandbox/openai/config", set_config)
     add_control_routes(app, app[FAULTS], app[CALLS], reset=reset)

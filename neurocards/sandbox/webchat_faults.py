@@ -48,7 +48,11 @@ class Preset:
 
 
 PRESETS = (
-    Preset("kie_content_policy", "kie", "KIE refuses the next video", "content policy: the job fails, credit back",
+    Preset("kie_content_policy", "kie", "KIE refuses the next video twice",
+           "content policy: one free retry, refused again, the job fails, credit back",
+           "content_policy", count=2, params={"stage": "task"}),
+    Preset("kie_content_policy_once", "kie", "KIE refuses the next video once",
+           "content policy: a free retry with a safer prompt, the video still comes",
            "content_policy", count=1, params={"stage": "task"}),
     Preset("kie_429", "kie", "KIE answers 429 to the next create", "rate limited: retried, the video still comes",
            "code", count=1, match={"endpoint": "generate"}, params={"code": 429}),

@@ -72,6 +72,11 @@ class OpenAISettings(Section):
     base_url: str = "https://api.openai.com/v1"
     model: str = "gpt-4o-mini"
     timeout_s: float = Field(60.0, gt=0)
+    # a description is checked by OpenAI's moderation before anything is charged (issue 21);
+    # a check that fails or takes longer than moderation_timeout_s lets the request go on
+    moderation: bool = True
+    moderation_model: str = "omni-moderation-latest"
+    moderation_timeout_s: float = Field(5.0, gt=0)
 
 
 class SandboxSettings(Section):

@@ -347,3 +347,34 @@ def test_fallback_prompt_is_deterministic_and_mentions_the_product():
     assert PRODUCT in first
     assert "9:16" in first and len(first) <= 900
     assert fallback_prompt("   ").startswith("Slow")
+
+
+# -- moderation (issue 21) -------------------------------------------------------------
+
+
+def test_moderation_flags_a_description_and_passes_a_plain_one(sandbox):
+    from neurocards.clients.moderation import Moderator, Verdict
+
+    moderator = Moderator(f"{sandbox.url}/v1", SANDBOX_API_KEY, timeout_s=5)
+    try:
+        assert moderator.check("Hunting rifle, ready to kill") == Verdict(True, ("illicit/violent", "violence"))
+        assert moderator.check(PRODUCT) == Verdict(False, ())
+    finally:
+        moderator.close()
+    assert calls(sandbox)["POST /v1/moderations"] == 2
+
+
+def test_moderation_answers_in_openai_shape_for_text_and_image_input(client):
+    data_url = f"data:image/jpeg;base64,{base64.b64encode(photo()).decode()}"
+    answer = client.moderations.create(model="omni-moderation-latest", input=[
+        {"type": "text", "text": PRODUCT}, {"type": "image_url", "image_url": {"url": data_url}}])
+    [result] = answer.results
+    assert result.flagged is False and answer.model == "omni-moderation-latest"
+    assert result.category_applied_input_types.violence == ["text", "image"]
+
+
+def test_moderation_refuses_an_unknown_model_and_a_malformed_input(client):
+    with pytest.raises(openai.NotFoundError):
+        client.moderations.create(model="gpt-4o-moderator", input=PRODUCT)
+    with pytest.raises(openai.BadRequestError):
+        client.moderations.create(model="omni-moderation-latest", input=[{"type": "audio"}])

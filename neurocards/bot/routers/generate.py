@@ -29,7 +29,15 @@ from ...money.credits import InsufficientCredits
 from ...settings import Settings
 from ...texts import text
 from ..albums import MAX_ITEMS, AlbumCollector, Item, Sorted, sort_out
-from ..flow import JOB_IDS, NewPhoto, download_photo, start_generation, tier_closed_text
+from ..flow import (
+    JOB_IDS,
+    NewPhoto,
+    download_photo,
+    refused_description,
+    refused_text,
+    start_generation,
+    tier_closed_text,
+)
 from ..metrics import BotMetrics
 from ..photos import PhotoProblem, check_size, inspect_image, suffix_of
 
@@ -159,7 +167,13 @@ async def _take_photos(message: Message, request: Request, state: FSMContext, fi
 async def _ready(message: Message, request: Request, state: FSMContext, file_ids: list[str], info: str,
                  message_id: int) -> None:
     """Photos and description in hand: the look is picked with one tap (``styles.ask_before_start``),
-    or the job starts at once in the seller's last."""
+    or the job starts at once in the seller's last.  A description moderation flags
+    is sent back to be rewritten, the photos kept, nothing charged."""
+    refused = await refused_description(request.context, info, request.metrics.refusals.labels("moderation").inc)
+    if refused:
+        await _ask_for_info(message, request.lang, state, file_ids, message_id, [], already_asked=True)
+        await message.answer(refused_text(request.lang, refused), reply_markup=skip_keyboard(request.lang))
+        return
     catalogue = request.settings.styles.catalogue
     if not (request.settings.styles.ask_before_start and catalogue):
         await state.clear()

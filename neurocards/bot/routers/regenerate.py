@@ -35,7 +35,7 @@ from ...models import Job, JobStatus, User
 from ...money.credits import InsufficientCredits
 from ...settings import Settings
 from ...texts import text
-from ..flow import JOB_IDS, start_generation, tier_closed_text
+from ..flow import JOB_IDS, refused_description, refused_text, start_generation, tier_closed_text
 from ..job_buttons import own_job, photo_available
 from ..metrics import BotMetrics
 from .generate import no_credits_text
@@ -160,6 +160,10 @@ async def take_description(message: Message, context: Context, bot: Bot, seller:
         return
     if len(info) > limit:
         await message.answer(text(lang, "info_too_long", length=len(info), limit=limit))
+        return
+    refused = await refused_description(context, info, metrics.refusals.labels("moderation").inc)
+    if refused:  # nothing charged; the question stands
+        await message.answer(refused_text(lang, refused))
         return
     data = await state.get_data()
     parent = await asyncio.to_thread(jobs.get_job, data.get("job_id", ""))
