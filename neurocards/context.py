@@ -80,6 +80,16 @@ class Context:
         )
 
     @functools.cached_property
+    def idea_writer(self):
+        """"Suggest ideas": three concepts from the prompt model (:mod:`neurocards.clients.ideas`)."""
+        from .clients.ideas import IdeaWriter
+
+        settings = self.settings
+        return IdeaWriter(base_url=settings.openai_base_url, api_key=settings.openai_api_key,
+                          model=settings.openai.model, timeout_s=settings.styles.ideas_timeout_s,
+                          max_info_chars=settings.telegram.max_product_info_chars)
+
+    @functools.cached_property
     def moderator(self):
         """OpenAI's moderation endpoint (:mod:`neurocards.clients.moderation`)."""
         from .clients.moderation import Moderator

@@ -19,6 +19,7 @@ from .jobs.formats import Choice, Tier, preset_button, preset_label, tier_label
 from .texts import text
 
 __all__ = ["JobAction", "JobActionKind", "BuyPack", "ShowPacks", "SkipInfo", "PickStyle", "NO_STYLE", "styles_keyboard",
+           "SuggestIdeas", "PickIdea",
            "packs_keyboard", "buy_keyboard", "SetLanguage", "again_keyboard", "try_again_keyboard", "skip_keyboard",
            "language_keyboard", "status_keyboard", "video_keyboard", "Regenerate", "RegeneratePick",
            "regenerate_keyboard", "ShowOptions", "PickOption", "OptionsDone", "options_button", "options_keyboard",
@@ -69,16 +70,35 @@ class PickStyle(CallbackData, prefix="style"):
 NO_STYLE = "none"
 
 
-def styles_keyboard(language: str, catalogue, last: str, photo: int) -> InlineKeyboardMarkup:
-    """A button per style, then "No style"; the seller's last pick marked ✓ and first."""
+class SuggestIdeas(CallbackData, prefix="ideas"):
+    """"Suggest ideas" under "Pick a look", for the photo ``photo``."""
+
+    photo: int
+
+
+class PickIdea(CallbackData, prefix="idea"):
+    """One suggested idea's button: its place in the list kept with the request."""
+
+    index: int
+    photo: int
+
+
+def styles_keyboard(language: str, catalogue, last: str, photo: int, *, ideas: bool = False,
+                    suggested=()) -> InlineKeyboardMarkup:
+    """The ideas suggested (one a row), a button per style, then "No style" (the
+    seller's last pick marked ✓ and first) and, where offered, "Suggest ideas"."""
     builder = InlineKeyboardBuilder()
+    for index, idea in enumerate(suggested):
+        builder.button(text=f"💡 {idea}", callback_data=PickIdea(index=index, photo=photo))
     ordered = sorted(catalogue, key=lambda style: style.name != last)
     for style in ordered:
         mark = "✓ " if style.name == last else ""
         builder.button(text=mark + style.label(language), callback_data=PickStyle(name=style.name, photo=photo))
     none_mark = "✓ " if not last else ""
     builder.button(text=none_mark + text(language, "style.none"), callback_data=PickStyle(name=NO_STYLE, photo=photo))
-    return builder.adjust(2).as_markup()
+    if ideas and not suggested:
+        builder.button(text=text(language, "button.ideas"), callback_data=SuggestIdeas(photo=photo))
+    return builder.adjust(*([1] * len(suggested)), 2).as_markup()
 
 
 class SetLanguage(CallbackData, prefix="lang"):

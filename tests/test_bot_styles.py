@@ -33,6 +33,10 @@ def picker_buttons(chat: Chat, photo_message_id: int, last: str = "") -> list[tu
     return [*shown, (("✓ " if not last else "") + chat.t("style.none"), f"style:none:{photo_message_id}")]
 
 
+def picker_with_ideas(chat: Chat, photo_message_id: int, last: str = "") -> list[tuple[str, str]]:
+    return [*picker_buttons(chat, photo_message_id, last), (chat.t("button.ideas"), f"ideas:{photo_message_id}")]
+
+
 def system_prompts(stack) -> list[str]:
     requests = httpx.get(f"{stack.openai.url}/_sandbox/openai/requests").json()["requests"]
     return [request["body"]["messages"][0]["content"] for request in requests]
@@ -48,7 +52,7 @@ def test_a_photo_offers_the_looks_and_one_tap_starts_the_video_in_it(bot):
     sent = chat.photo(caption="Ceramic mug")["message"]
 
     picker = chat.wait_text(chat.t("style.ask", price=1))
-    assert buttons(picker) == picker_buttons(chat, sent["message_id"])  # a new seller: "No style" marked
+    assert buttons(picker) == picker_with_ideas(chat, sent["message_id"])  # a new seller: "No style" marked
     assert chat.jobs() == []  # nothing started, nothing charged before the tap
     chat.press(callback_data=f"style:studio:{sent['message_id']}")
 
@@ -74,7 +78,7 @@ def test_the_last_look_comes_first_and_no_style_stays(bot):
     picker = chat.tg.wait_for(lambda t: next((e for e in reversed(t["events"]) if e["type"] == "bot_message"
                                               and buttons(e) and buttons(e)[0][1].endswith(f":{second['message_id']}")),
                                              None), chat_id=chat.id)
-    assert buttons(picker) == picker_buttons(chat, second["message_id"], last="details")
+    assert buttons(picker) == picker_with_ideas(chat, second["message_id"], last="details")
     chat.press(callback_data=f"style:none:{second['message_id']}")
     chat.wait_video(2)
     job = wait_for_final(chat.jobs()[-1].id)
@@ -125,3 +129,57 @@ def test_old_forged_and_repeated_taps_start_nothing_more(bot):
     chat.wait_video()
     [job] = chat.ended_jobs()
     assert (job.product_info, job.style, debits(chat)) == ("Second mug", "studio", 1)
+
+
+def ideas_for(info: str) -> list[str]:
+    """What the sandbox's prompt model suggests for ``info`` (its deterministic answer)."""
+    import json
+
+    from neurocards.sandbox.openai_replies import sandbox_ideas
+
+    return json.loads(sandbox_ideas([info]))["ideas"]
+
+
+def test_suggest_ideas_offers_three_and_the_pick_becomes_the_brief_at_no_extra_charge(bot):
+    chat = Chat(bot)
+    chat.start()
+    sent = chat.photo(caption="Wool scarf")["message"]
+    picker = chat.wait_text(chat.t("style.ask", price=1))
+    assert buttons(picker)[-1] == (chat.t("button.ideas"), f"ideas:{sent['message_id']}")
+
+    chat.press(callback_data=f"ideas:{sent['message_id']}")
+
+    ideas = ideas_for("Wool scarf")
+    listed = "\n".join(f"{n}. {idea}" for n, idea in enumerate(ideas, start=1))
+    chat.wait_edited(picker, chat.t("ideas.pick", price=1, ideas=listed))
+    shown = chat.tg.transcript(chat.id)["messages"][str(picker["message_id"])]
+    assert buttons(shown)[:3] == [(f"💡 {idea}", f"idea:{n}:{sent['message_id']}") for n, idea in enumerate(ideas)]
+    assert (chat.jobs(), debits(chat)) == ([], 0)  # ideas are free
+    chat.press(callback_data=f"idea:1:{sent['message_id']}")
+
+    chat.wait_edited(picker, chat.t("idea.picked", idea=ideas[1]))
+    chat.wait_video()
+    [job] = chat.ended_jobs()
+    assert (job.brief, job.style, debits(chat)) == (ideas[1], "", 1)
+    prompt_request = httpx.get(f"{bot.openai.url}/_sandbox/openai/requests").json()["requests"][-1]
+    assert f"The concept the seller picked for the video: {ideas[1]}" in \
+        prompt_request["body"]["messages"][1]["content"][0]["text"]
+
+
+def test_ideas_that_fail_leave_the_looks_and_a_forged_idea_starts_nothing(bot):
+    chat = Chat(bot)
+    chat.start()
+    sent = chat.photo(caption="Desk lamp")["message"]
+    picker = chat.wait_text(chat.t("style.ask", price=1))
+    bot.fault("openai", "server_error", count=1, match={"endpoint": "chat"})
+    chat.press(callback_data=f"ideas:{sent['message_id']}")
+    chat.wait_edited(picker, chat.t("ideas.unavailable", price=1))
+    shown = chat.tg.transcript(chat.id)["messages"][str(picker["message_id"])]
+    assert buttons(shown) == picker_buttons(chat, sent["message_id"])  # the looks, without "Suggest ideas"
+
+    forged = chat.press(callback_data=f"idea:7:{sent['message_id']}", message_id=picker["message_id"])
+    assert chat.wait_answer(forged["callback_query_id"])["text"] == chat.t("style.stale")  # no ideas were given
+    chat.press(callback_data=f"style:studio:{sent['message_id']}")
+    chat.wait_video()
+    [job] = chat.ended_jobs()
+    assert (job.style, job.brief, job.status) == ("studio", "", "done")

@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import dataclasses
+import json
 import uuid
 from typing import Any
 
@@ -34,8 +35,10 @@ from neurocards.sandbox.openai_replies import (
     chat_completion_object,
     empty_array,
     fault_error,
+    invalid_value,
     missing,
     response_object,
+    sandbox_ideas,
     sandbox_prompt,
     usage_of,
 )
@@ -128,6 +131,7 @@ async def chat_completions(request: web.Request) -> web.Response:
     if not isinstance(messages, list) or not messages:
         raise empty_array("messages")
     texts, images = read_chat_messages(messages)
+    json_format_problem(body)
     finish_reason, content = await answer(request, "chat", body, texts, images)
     return web.json_response(chat_completion_object(body, finish_reason, content, usage_of(texts, images, content)))
 
@@ -140,6 +144,16 @@ async def responses(request: web.Request) -> web.Response:
     texts, images = read_responses_input(body["input"])
     finish_reason, content = await answer(request, "responses", body, texts, images)
     return web.json_response(response_object(body, finish_reason, content, usage_of(texts, images, content)))
+
+
+def json_format_problem(body: dict[str, Any]) -> None:
+    """``response_format``: OpenAI's types, and a ``json_object`` only for messages that say "JSON"."""
+    kind = (body.get("response_format") or {"type": "text"}).get("type")
+    if kind not in ("text", "json_object", "json_schema"):
+        raise invalid_value("response_format.type", kind, ("text", "json_object", "json_schema"))
+    if kind == "json_object" and "json" not in json.dumps(body["messages"]).lower():
+        raise ErrorReply(400, "'messages' must contain the word 'json' in some form, to use 'response_format' of "
+                              "type 'json_object'.", param="messages")
 
 
 async def accept(request: web.Request) -> dict[str, Any]:
@@ -168,6 +182,8 @@ async def answer(
         outcome = ("content_filter", "")
     elif error is None and faults.active("empty", **context):
         outcome = ("stop", "")
+    elif (body.get("response_format") or {}).get("type") == "json_object":  # "Suggest ideas" asks for JSON
+        outcome = ("stop", sandbox_ideas(texts))
     else:
         outcome = ("stop", sandbox_prompt(texts, images))
     await pause(request, delay_s)

@@ -8,6 +8,7 @@ SDK raises the exception it raises for the real service.
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from typing import TYPE_CHECKING, Any
@@ -24,6 +25,7 @@ __all__ = [
     "invalid_value",
     "fault_error",
     "sandbox_prompt",
+    "sandbox_ideas",
     "usage_of",
     "chat_completion_object",
     "response_object",
@@ -120,6 +122,15 @@ def sandbox_prompt(texts: list[str], images: list[SeenImage]) -> str:
         "the product stays unchanged while a gentle light sweep reveals its texture. Vertical 9:16, 8 seconds."
     )
     return f"{prompt} [img:{images[0].digest}]" if images else prompt
+
+
+def sandbox_ideas(texts: list[str]) -> str:
+    """The deterministic answer to a JSON request (three video concepts): from the first line of user text."""
+    first_line = next((line.strip() for text in texts for line in text.splitlines() if line.strip()), "")
+    product = first_line[:40] or "the product"
+    return json.dumps({"ideas": [f"{product} turning on a pedestal, slow orbit",
+                                 f"{product} on a sunny kitchen table, push-in",
+                                 f"Macro glide over {product}, then the whole"]}, ensure_ascii=False)
 
 
 def usage_of(texts: list[str], images: list[SeenImage], content: str) -> tuple[int, int]:

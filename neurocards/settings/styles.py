@@ -46,6 +46,8 @@ class StylesSettings(Section):
 
     catalogue: list[Style] = DEFAULT_STYLES
     ask_before_start: bool = True  # False: a photo with a caption starts at once, in the seller's last style
+    ideas: bool = True  # "Suggest ideas" on the picker: three concepts from the prompt model, free
+    ideas_timeout_s: float = Field(12.0, gt=0, le=60)  # past it, the picker goes on without ideas
 
     def find(self, name: str) -> Style | None:
         return next((style for style in self.catalogue if style.name == name), None) if name else None

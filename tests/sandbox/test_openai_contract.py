@@ -378,3 +378,37 @@ def test_moderation_refuses_an_unknown_model_and_a_malformed_input(client):
         client.moderations.create(model="gpt-4o-moderator", input=PRODUCT)
     with pytest.raises(openai.BadRequestError):
         client.moderations.create(model="omni-moderation-latest", input=[{"type": "audio"}])
+
+
+# -- "Suggest ideas" (issue 21) ---------------------------------------------------------
+
+
+def test_the_idea_writer_gets_three_short_ideas_in_the_sellers_language(sandbox):
+    from neurocards.clients.ideas import IdeaWriter
+    from neurocards.clients.prompt_writer import Image as Photo
+
+    writer = IdeaWriter(f"{sandbox.url}/v1", SANDBOX_API_KEY, MODEL, timeout_s=5)
+    try:
+        ideas = writer.suggest([Photo(photo(), "image/jpeg"), Photo(photo("PNG"), "image/png")], PRODUCT, "ru")
+    finally:
+        writer.close()
+    assert len(ideas) == 3 and all(0 < len(idea) <= 70 for idea in ideas) and len(set(ideas)) == 3
+    [request] = received(sandbox)
+    assert request["body"]["response_format"] == {"type": "json_object"}
+    assert "Russian" in request["body"]["messages"][0]["content"] and len(request["images"]) == 2
+
+
+@pytest.mark.parametrize("content", ['{"ideas": ["one", "two"]}', "not json", '{"ideas": "three"}', ""])
+def test_an_answer_without_three_ideas_is_refused(content):
+    from neurocards.clients.ideas import ideas_of
+    from neurocards.clients.prompt_writer import EmptyPrompt
+
+    with pytest.raises(EmptyPrompt):
+        ideas_of(content)
+
+
+def test_json_output_needs_the_word_json_in_the_messages(client):
+    with pytest.raises(openai.BadRequestError) as caught:
+        client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": PRODUCT}],
+                                       response_format={"type": "json_object"})
+    assert "json" in caught.value.message

@@ -7,6 +7,7 @@ import asyncio
 import hashlib
 import html
 import logging
+import mimetypes
 import uuid
 
 from aiogram import Bot, F, Router
@@ -19,9 +20,20 @@ from aiogram.utils.callback_answer import CallbackAnswer
 
 from ... import users
 from ...clients.kie_models import model_spec
+from ...clients.prompt_writer import Image
 from ...context import Context
 from ...jobs import TooManyJobsInFlight, formats, jobs_in_flight, photos
-from ...keyboards import NO_STYLE, PickStyle, SkipInfo, buy_keyboard, packs_keyboard, skip_keyboard, styles_keyboard
+from ...keyboards import (
+    NO_STYLE,
+    PickIdea,
+    PickStyle,
+    SkipInfo,
+    SuggestIdeas,
+    buy_keyboard,
+    packs_keyboard,
+    skip_keyboard,
+    styles_keyboard,
+)
 from ...limits.kie_balance import TierClosed
 from ...models import User
 from ...money import credits, pending
@@ -183,7 +195,12 @@ async def _ready(message: Message, request: Request, state: FSMContext, file_ids
     await state.set_data({"photo_file_ids": file_ids, "photo_message_id": message_id, "info": info})
     price = formats.seller_choice(request.settings, request.seller).price
     await message.answer(text(request.lang, "style.ask", price=price),
-                         reply_markup=styles_keyboard(request.lang, catalogue, _last_style(request), message_id))
+                         reply_markup=_picker(request, message_id, ideas=request.settings.styles.ideas))
+
+
+def _picker(request: Request, photo: int, *, ideas: bool = False, suggested=()):
+    return styles_keyboard(request.lang, request.settings.styles.catalogue, _last_style(request), photo,
+                           ideas=ideas, suggested=suggested)
 
 
 def _last_style(request: Request) -> str:
@@ -210,9 +227,74 @@ async def pick_style(query: CallbackQuery, callback_data: PickStyle, context: Co
                     data["info"], job_key=f"{query.message.chat.id}:{data['photo_message_id']}", style=name)
 
 
+@router.callback_query(SuggestIdeas.filter(), StateFilter(NewJob.style))
+async def suggest_ideas(query: CallbackQuery, callback_data: SuggestIdeas, context: Context, bot: Bot, seller: User,
+                        lang: str, state: FSMContext, metrics: BotMetrics, callback_answer: CallbackAnswer) -> None:
+    """Three concepts from the prompt model, free; a failure or a slow answer leaves the
+    looks to pick from, as before."""
+    data = await state.get_data()
+    if data.get("photo_message_id") != callback_data.photo or data.get("ideas"):
+        callback_answer.text = text(lang, "style.stale")
+        return
+    request = Request(context, bot, seller, lang, metrics)
+    price = formats.seller_choice(context.settings, seller).price
+    await query.answer()  # the spinner stops now; the ideas take a few seconds
+    callback_answer.disable()
+    await query.message.edit_text(text(lang, "ideas.thinking"))
+    ideas = await _suggested(request, data)
+    if await state.get_state() != NewJob.style.state or (await state.get_data()).get("photo_message_id") \
+            != callback_data.photo:
+        return  # the seller moved on meanwhile (another photo, /cancel)
+    if not ideas:
+        await query.message.edit_text(text(lang, "ideas.unavailable", price=price),
+                                      reply_markup=_picker(request, callback_data.photo))
+        return
+    await state.update_data(ideas=ideas)
+    listed = "\n".join(f"{number}. {html.escape(idea)}" for number, idea in enumerate(ideas, start=1))
+    await query.message.edit_text(text(lang, "ideas.pick", price=price, ideas=listed),
+                                  reply_markup=_picker(request, callback_data.photo, suggested=ideas))
+
+
+async def _suggested(request: Request, data: dict) -> list[str] | None:
+    """The ideas for this request's photos and line; None when they can't be had in time."""
+    settings = request.settings
+    try:
+        images = []
+        for file_id in data["photo_file_ids"]:
+            photo = await download_photo(request.bot, file_id)
+            images.append(Image(photo, mimetypes.guess_type("photo" + inspect_image(photo).suffix)[0]))
+        return await asyncio.wait_for(asyncio.to_thread(
+            request.context.idea_writer.suggest, images, data["info"], request.lang),
+            timeout=settings.styles.ideas_timeout_s)
+    except Exception as exc:  # (a timeout too) the seller picks a look instead
+        logger.warning("no ideas (%s); the looks are offered alone", type(exc).__name__)
+        return None
+
+
+@router.callback_query(PickIdea.filter(), StateFilter(NewJob.style))
+async def pick_idea(query: CallbackQuery, callback_data: PickIdea, context: Context, bot: Bot, seller: User,
+                    lang: str, state: FSMContext, metrics: BotMetrics, callback_answer: CallbackAnswer) -> None:
+    data = await state.get_data()
+    ideas = data.get("ideas") or []
+    if data.get("photo_message_id") != callback_data.photo or not ideas:
+        callback_answer.text = text(lang, "style.stale")
+        return
+    if not 0 <= callback_data.index < len(ideas):  # forged data
+        callback_answer.text = text(lang, "callback.unknown")
+        return
+    idea = ideas[callback_data.index]
+    await state.clear()
+    await query.message.edit_text(text(lang, "idea.picked", idea=html.escape(idea)))
+    await _generate(query.message, Request(context, bot, seller, lang, metrics), data["photo_file_ids"],
+                    data["info"], job_key=f"{query.message.chat.id}:{data['photo_message_id']}", style="",
+                    brief=idea)
+
+
+@router.callback_query(PickIdea.filter())
+@router.callback_query(SuggestIdeas.filter())
 @router.callback_query(PickStyle.filter())
 async def pick_style_too_late(query: CallbackQuery, lang: str, callback_answer: CallbackAnswer) -> None:
-    """A look picked from a picker already used, or never shown to this seller."""
+    """A look or idea picked from a picker already used, or never shown to this seller."""
     callback_answer.text = text(lang, "style.stale")
 
 
@@ -276,7 +358,7 @@ async def skip_without_photo(query: CallbackQuery, lang: str, callback_answer: C
 
 
 async def _generate(message: Message, request: Request, file_ids: list[str], info: str, *, job_key: str,
-                    style: str | None = None) -> None:
+                    style: str | None = None, brief: str = "") -> None:
     """Refuse early what would fail anyway, then start the job."""
     settings, seller, lang = request.settings, request.seller, request.lang
     choice = formats.seller_choice(settings, seller)  # the price checked here is the price debited
@@ -295,7 +377,7 @@ async def _generate(message: Message, request: Request, file_ids: list[str], inf
         job = await start_generation(request.context, request.bot, seller, message.chat.id, info,
                                      photo_file_id=first.file_id, photo_bytes=first.data, more_photos=more,
                                      job_id=uuid.uuid5(JOB_IDS, job_key), on_debit=request.metrics.debited,
-                                     choice=choice, style=style)
+                                     choice=choice, style=style, brief=brief)
         if more and not model_spec(choice.model).takes_references:
             await message.answer(_first_only_text(settings, lang, choice, job.photo_count))
     except PhotoProblem as problem:
