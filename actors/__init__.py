@@ -5,7 +5,9 @@ The pipeline, top to bottom (each actor sends the next message itself, by name):
     enhance_prompt -> submit_generation -> poll_generation (re-sends itself)
     -> download_video -> finish_video (the media queue) -> deliver_video
 
-``show_status`` edits the seller's status message as the job moves.  The
+``show_status`` edits the seller's status message as the job moves.  A batch's
+jobs are let go by ``launch_batch`` as the seller's cap frees, and ``show_batch``
+edits its summary as they end.  The
 refund path — ``fail_job`` (fail the job, refund its credit) and
 ``notify_failure`` (tell the seller, once) — never expires and retries for as
 long as it takes; the dead-letter middleware sends ``fail_job`` when a pipeline
@@ -46,8 +48,10 @@ from . import (  # noqa: E402  (the context must exist before actors are declare
     enhance_prompt,
     fail_job,
     finish_video,
+    launch_batch,
     notify_failure,
     poll_generation,
+    show_batch,
     show_status,
     submit_generation,
 )

@@ -40,6 +40,7 @@ from neurocards.money import credits, economics
 from neurocards.texts import text
 
 from . import context, declare
+from .launch_batch import after_job_ended
 
 _policy = context.settings.pipeline
 
@@ -107,6 +108,7 @@ def _record_sent(job_id: str, message_id: int, file_id: str, delivered_as: str =
 def _delivered(job_id: str) -> None:
     job = jobs.get_job(job_id)
     context.send(ActorName.SHOW_STATUS, job_id)
+    after_job_ended(job)
     context.metrics.video_delivered(job.video_bytes)
     context.metrics.job_finished(job)
     if job.price:  # what the seller's credits for it are worth (issue 22: revenue against cost)

@@ -20,6 +20,7 @@ from neurocards.jobs import sent_videos
 from neurocards.logs import job_logger
 
 from . import context, declare
+from .launch_batch import after_job_ended
 
 #: How often a job whose video is being sent is looked at again.
 SEND_WAIT_S = 2.0
@@ -46,7 +47,9 @@ def fail_job(job_id: str, kind: str, error_class: str, detail: str = "") -> None
     if refund is not None:
         job_logger(job_id).warning("failed (%s), credit refunded", error_class)
         context.metrics.credits_moved("refund", refund.amount)
-        context.metrics.job_finished(jobs.get_job(job_id))
+        ended = jobs.get_job(job_id)
+        context.metrics.job_finished(ended)
+        after_job_ended(ended)
     # Sent on every delivery of this message: the refund above is once per job,
     # and notify_failure tells the seller once (failure_notified_at).
     context.send(ActorName.NOTIFY_FAILURE, job_id)

@@ -33,6 +33,8 @@ class ActorName(enum.StrEnum):
     SHOW_STATUS = "show_status"  # edit the seller's status message to the job's state
     FAIL_JOB = "fail_job"  # the refund path: fail the job and refund it, once
     NOTIFY_FAILURE = "notify_failure"  # the refund path: tell the seller, once
+    LAUNCH_BATCH = "launch_batch"  # a batch's waiting jobs started as the seller's cap frees (issue 21)
+    SHOW_BATCH = "show_batch"  # edit a batch's summary message
 
 
 def queue_of(actor: str) -> str:

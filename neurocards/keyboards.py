@@ -19,7 +19,8 @@ from .jobs.formats import Choice, Tier, preset_button, preset_label, tier_label
 from .texts import text
 
 __all__ = ["JobAction", "JobActionKind", "BuyPack", "ShowPacks", "SkipInfo", "PickStyle", "NO_STYLE", "styles_keyboard",
-           "SuggestIdeas", "PickIdea",
+           "SuggestIdeas", "PickIdea", "SeveralVideos", "ConfirmBatch", "AlbumAsOne", "several_keyboard",
+           "batch_keyboard",
            "packs_keyboard", "buy_keyboard", "SetLanguage", "again_keyboard", "try_again_keyboard", "skip_keyboard",
            "language_keyboard", "status_keyboard", "video_keyboard", "Regenerate", "RegeneratePick",
            "regenerate_keyboard", "ShowOptions", "PickOption", "OptionsDone", "options_button", "options_keyboard",
@@ -83,8 +84,48 @@ class PickIdea(CallbackData, prefix="idea"):
     photo: int
 
 
+class SeveralVideos(CallbackData, prefix="several"):
+    """"Several videos of this product" under "Pick a look": ``count`` 0 asks how many."""
+
+    photo: int
+    count: int = 0
+
+
+class ConfirmBatch(CallbackData, prefix="batch"):
+    """The one confirmation of a batch: its size and the total it was offered at."""
+
+    photo: int
+    count: int
+    total: int
+
+
+class AlbumAsOne(CallbackData, prefix="asone"):
+    """An album of 4-10 photos taken as one product after all (its first three)."""
+
+    photo: int
+
+
+def several_keyboard(language: str, photo: int, most: int) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for count in range(2, most + 1):
+        builder.button(text=str(count), callback_data=SeveralVideos(photo=photo, count=count))
+    return builder.adjust(4).as_markup()
+
+
+def batch_keyboard(language: str, photo: int, count: int, total: int, *, as_one: bool = False) -> InlineKeyboardMarkup:
+    """"Make N videos · T cr.", then "Buy credits" (top up and continue) and, for an
+    album, "One product: use the first 3"."""
+    builder = InlineKeyboardBuilder()
+    builder.button(text=text(language, "batch.confirm", count=count, total=total),
+                   callback_data=ConfirmBatch(photo=photo, count=count, total=total))
+    builder.button(text=text(language, "button.buy"), callback_data=ShowPacks())
+    if as_one:
+        builder.button(text=text(language, "batch.as_one"), callback_data=AlbumAsOne(photo=photo))
+    return builder.adjust(1).as_markup()
+
+
 def styles_keyboard(language: str, catalogue, last: str, photo: int, *, ideas: bool = False,
-                    suggested=()) -> InlineKeyboardMarkup:
+                    suggested=(), several: bool = False) -> InlineKeyboardMarkup:
     """The ideas suggested (one a row), a button per style, then "No style" (the
     seller's last pick marked ✓ and first) and, where offered, "Suggest ideas"."""
     builder = InlineKeyboardBuilder()
@@ -98,6 +139,8 @@ def styles_keyboard(language: str, catalogue, last: str, photo: int, *, ideas: b
     builder.button(text=none_mark + text(language, "style.none"), callback_data=PickStyle(name=NO_STYLE, photo=photo))
     if ideas and not suggested:
         builder.button(text=text(language, "button.ideas"), callback_data=SuggestIdeas(photo=photo))
+    if several:
+        builder.button(text=text(language, "button.several"), callback_data=SeveralVideos(photo=photo))
     return builder.adjust(*([1] * len(suggested)), 2).as_markup()
 
 

@@ -127,6 +127,8 @@ class Job(BaseModel):
     style = CharField(max_length=16, default="")  # its style (issue 21; neurocards.jobs.styles), "" for none
     brief = TextField(default="")  # the idea the seller picked, the prompt's brief ("" for none)
     safety_retries = IntegerField(default=0)  # free retries after KIE refused on its content policy
+    batch = BigIntegerField(null=True, index=True)  # the batch it is one of (neurocards.jobs.batches), if any
+    batch_waiting = BooleanField(default=False)  # debited, waiting for the seller's earlier batch jobs to end
     # what it is made in and what it cost (chosen before it started); "" / None on jobs older than that
     tier = CharField(max_length=16, default="")
     model = CharField(max_length=64, default="")  # the KIE model; "" means kie.model
@@ -425,6 +427,27 @@ class JobPhoto(BaseModel):
 
 MODELS = (*MODELS, JobPhoto)
 __all__ += ["JobPhoto"]
+
+
+class Batch(BaseModel):
+    """Several videos confirmed at once (issue 21): each a normal job (``jobs.batch``),
+    all debited in one transaction; one summary message edited as they end."""
+
+    id = BigAutoField()
+    user = ForeignKeyField(User, on_delete="RESTRICT")
+    key = CharField(max_length=64, unique=True)  # the confirmation's: confirmed twice, made once
+    chat_id = BigIntegerField()
+    language = CharField(max_length=8, default="ru")
+    size = IntegerField()
+    summary_message_id = BigIntegerField(null=True)
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "batches"
+
+
+MODELS = (*MODELS, Batch)
+__all__ += ["Batch"]
 __all__ += ["PromoCode"]
 
 

@@ -160,15 +160,18 @@ def test_an_album_of_more_than_ten_items_is_refused(bot):
     assert chat.jobs() == [] and chat.balance() == 1
 
 
-def test_an_album_of_five_uses_its_first_three(bot):
+def test_an_album_of_five_is_offered_as_a_batch_or_as_one_product(bot):
     chat = Chat(bot)
     chat.start()
     five = [*PHOTOS, plain_jpeg("navy"), plain_jpeg("olive")]
     album(chat, "five", five)
+    offer = chat.wait_text(chat.t("batch.offer.album", count=5, price=1, total=5, balance=1))
+    chat.press(callback_data=buttons(offer)[-1][1])  # one product after all (batches: test_bot_batches)
     chat.wait_text(chat.t("album.first_three", count=5, most=3))
     chat.wait_video()
     [job] = chat.jobs()
     assert job.photo_count == 3
+    assert image_digests(kie_request(bot, job)) == [sha(data) for data in PHOTOS]
 
 
 def test_an_album_without_a_caption_asks_once_then_makes_one_job(bot):

@@ -34,7 +34,8 @@ def picker_buttons(chat: Chat, photo_message_id: int, last: str = "") -> list[tu
 
 
 def picker_with_ideas(chat: Chat, photo_message_id: int, last: str = "") -> list[tuple[str, str]]:
-    return [*picker_buttons(chat, photo_message_id, last), (chat.t("button.ideas"), f"ideas:{photo_message_id}")]
+    return [*picker_buttons(chat, photo_message_id, last), (chat.t("button.ideas"), f"ideas:{photo_message_id}"),
+            (chat.t("button.several"), f"several:{photo_message_id}:0")]
 
 
 def system_prompts(stack) -> list[str]:
@@ -145,7 +146,7 @@ def test_suggest_ideas_offers_three_and_the_pick_becomes_the_brief_at_no_extra_c
     chat.start()
     sent = chat.photo(caption="Wool scarf")["message"]
     picker = chat.wait_text(chat.t("style.ask", price=1))
-    assert buttons(picker)[-1] == (chat.t("button.ideas"), f"ideas:{sent['message_id']}")
+    assert buttons(picker)[-2] == (chat.t("button.ideas"), f"ideas:{sent['message_id']}")
 
     chat.press(callback_data=f"ideas:{sent['message_id']}")
 
@@ -175,7 +176,8 @@ def test_ideas_that_fail_leave_the_looks_and_a_forged_idea_starts_nothing(bot):
     chat.press(callback_data=f"ideas:{sent['message_id']}")
     chat.wait_edited(picker, chat.t("ideas.unavailable", price=1))
     shown = chat.tg.transcript(chat.id)["messages"][str(picker["message_id"])]
-    assert buttons(shown) == picker_buttons(chat, sent["message_id"])  # the looks, without "Suggest ideas"
+    assert buttons(shown) == [*picker_buttons(chat, sent["message_id"]),  # the looks, without "Suggest ideas"
+                              (chat.t("button.several"), f"several:{sent['message_id']}:0")]
 
     forged = chat.press(callback_data=f"idea:7:{sent['message_id']}", message_id=picker["message_id"])
     assert chat.wait_answer(forged["callback_query_id"])["text"] == chat.t("style.stale")  # no ideas were given

@@ -9,6 +9,7 @@ KIE, a worker killed in the middle of a send while its message is lost too.
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
 import httpx
 import pytest
@@ -160,3 +161,32 @@ def test_a_job_past_its_deadline_whose_video_is_in_the_chat_is_recorded_done_not
     assert (ledger(job, "debit"), ledger(job, "refund")) == (1, 0)
     assert videos(seller) == []  # recorded, not sent again
     assert not any("past its deadline" in line for line in log_lines(stack, "watchdog", job.id))
+
+
+def test_a_batch_whose_start_was_lost_is_started_by_the_watchdog_and_queues_behind_itself(stack):
+    # Given a batch of three made and debited, whose first message the bot never sent
+    from neurocards.jobs import batches
+    from neurocards.money import credits
+    from tests.pipeline_fixtures import PRODUCT_JPG
+
+    seller = Seller(stack)
+    credits.grant(seller.id, 2, "test")
+    context, price = stack.context, stack.context.settings.credits.price
+    videos_ = []
+    for number in range(3):
+        job_id = uuid.uuid4()
+        path = context.storage.save_photo(job_id, PRODUCT_JPG.read_bytes())
+        videos_.append(batches.BatchJob(job_id, f"Mug #{number}", str(path)))
+    _, made, created = batches.start_batch(key=f"batch:{seller.id}:lost", user_id=seller.id, chat_id=seller.id,
+                                           language=seller.language, videos=videos_, price=price, tier="fast",
+                                           model="", aspect_ratio="", preset="")
+    assert created and all(job.batch_waiting for job in made)
+
+    # When the watchdog finds them waiting with nobody looking after them
+    ended = [wait_for_final(job.id, timeout=120) for job in made]
+
+    # Then every one is made and delivered, charged once, never refunded
+    assert [job.status for job in ended] == ["done"] * 3
+    assert [(ledger(job, "debit"), ledger(job, "refund")) for job in ended] == [(1, 0)] * 3
+    assert len(videos(seller)) == 3
+    assert rescues(stack, "created", "resend") >= 1

@@ -22,17 +22,34 @@ from ..clients.telegram import RetryAfterMiddleware, TelegramBudget, create_bot,
 from ..context import Context
 from ..db import database
 from ..redis_clients import reconnecting_async_client
-from ..texts import LANGUAGES, DEFAULT_LANGUAGE, menu_commands
+from ..texts import DEFAULT_LANGUAGE, LANGUAGES, menu_commands
 from .albums import AlbumCollector
 from .chat_order import ChatOrder
+from .housekeeping import sweeping
 from .metrics import BotMetrics
 from .middlewares import SellerMiddleware, ThrottleMiddleware, UpdateMetricsMiddleware
-from .polling_lock import PollingLock
-from .housekeeping import sweeping
 from .plan_sweep import ending_plans
+from .polling_lock import PollingLock
 from .reconciler import reconciling
-from .routers import (account, admin, again, broadcast, buy, errors, fallback, generate, invite, membership, options,
-                      promo, regenerate, report, start, subscription)
+from .routers import (
+    account,
+    admin,
+    again,
+    batch,
+    broadcast,
+    buy,
+    errors,
+    fallback,
+    generate,
+    invite,
+    membership,
+    options,
+    promo,
+    regenerate,
+    report,
+    start,
+    subscription,
+)
 from .web import build_web_app
 from .webhook import WEBHOOK_PATH, webhook_secret
 
@@ -78,6 +95,7 @@ def build_dispatcher(context: Context, redis: Redis, metrics: BotMetrics) -> Dis
         regenerate.router,
         report.router,
         broadcast.router,
+        batch.router,
         generate.router,
         fallback.router,
     )

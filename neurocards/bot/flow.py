@@ -31,8 +31,8 @@ from ..models import Job, JobStatus, User
 from ..texts import CATALOGUES, text
 from .photos import inspect_image
 
-__all__ = ["start_generation", "launch", "download_photo", "NewPhoto", "JOB_IDS", "refused_description",
-           "refused_text"]
+__all__ = ["Request", "start_generation", "launch", "announce", "download_photo", "NewPhoto", "JOB_IDS",
+           "refused_description", "refused_text"]
 
 logger = logging.getLogger("neurocards.bot.flow")
 
@@ -46,6 +46,18 @@ class NewPhoto(NamedTuple):
 
     data: bytes
     file_id: str
+
+
+class Request:
+    """What every way of starting a job needs: the process context, the bot, who asks."""
+
+    def __init__(self, context: Context, bot: Bot, seller: User, lang: str, metrics) -> None:
+        self.context = context
+        self.settings = context.settings
+        self.bot = bot
+        self.seller = seller
+        self.lang = lang
+        self.metrics = metrics
 
 
 async def download_photo(bot: Bot, file_id: str) -> bytes:
@@ -204,6 +216,11 @@ def _stored(context: Context, job_id: uuid.UUID, more_photos: Sequence) -> list[
                                  photo.file_id)
         stored.append(photo)
     return stored
+
+
+async def announce(context: Context, bot: Bot, job: Job) -> None:
+    """The status message of a job made elsewhere (a batch's), without starting it."""
+    await _send_status_message(context, bot, job)
 
 
 async def _send_status_message(context: Context, bot: Bot, job: Job) -> None:

@@ -141,6 +141,8 @@ def status_text(job: Job, settings, now: dt.datetime | None = None) -> str:
     is made in and what it cost, and — while it waits or films — the queue and the
     time left."""
     lines = [status_line(job)]
+    if getattr(job, "batch_waiting", False):
+        lines.append(text(job.language, "status.batch_waiting"))  # issue 21: behind the seller's other videos
     if getattr(job, "safety_retries", 0) and JobStatus(job.status) in (JobStatus.ENHANCING, JobStatus.GENERATING):
         lines.append(text(job.language, "status.safety_retry"))  # issue 21: a free retry after KIE refused
     if not JobStatus(job.status).final and job.price is not None:

@@ -106,6 +106,8 @@ def plan(job: Job, settings, now: dt.datetime) -> Rescue:
     job_id = str(job.id)
     if status is JobStatus.FAILED:
         return Rescue("notify", ActorName.NOTIFY_FAILURE, (job_id,), (Claim.NOTICE,))
+    if getattr(job, "batch_waiting", False):  # paid, waiting its turn in a batch: the batch looked at again
+        return Rescue("resend", ActorName.LAUNCH_BATCH, (job.batch,))
     if (now - job.created_at).total_seconds() > settings.deadline_s:
         return Rescue("fail")
     if status is JobStatus.GENERATING and job.kie_task_id:  # poll the task it has

@@ -14,7 +14,6 @@ from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
-from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 
@@ -25,6 +24,7 @@ from ...context import Context
 from ...jobs import TooManyJobsInFlight, formats, jobs_in_flight, photos
 from ...keyboards import (
     NO_STYLE,
+    AlbumAsOne,
     PickIdea,
     PickStyle,
     SkipInfo,
@@ -44,6 +44,7 @@ from ..albums import MAX_ITEMS, AlbumCollector, Item, Sorted, sort_out
 from ..flow import (
     JOB_IDS,
     NewPhoto,
+    Request,
     download_photo,
     refused_description,
     refused_text,
@@ -52,26 +53,11 @@ from ..flow import (
 )
 from ..metrics import BotMetrics
 from ..photos import PhotoProblem, check_size, inspect_image, suffix_of
+from ..states import NewJob
+from . import batch
 
 router = Router(name="generate")
 logger = logging.getLogger("neurocards.bot.generate")
-
-class NewJob(StatesGroup):
-    product_info = State()
-    style = State()  # photos and description in hand, the look to be picked (issue 21)
-
-
-class Request:
-    """What every way of starting a job needs: the process context, the bot, who asks."""
-
-    def __init__(self, context: Context, bot: Bot, seller: User, lang: str, metrics: BotMetrics) -> None:
-        self.context = context
-        self.settings: Settings = context.settings
-        self.bot = bot
-        self.seller = seller
-        self.lang = lang
-        self.metrics = metrics
-
 
 @router.message(F.media_group_id)
 async def take_album_item(message: Message, context: Context, bot: Bot, seller: User, lang: str, state: FSMContext,
@@ -153,11 +139,13 @@ async def _take_album(message: Message, request: Request, state: FSMContext, alb
     notes = [text(lang, key, count=count) for key, count in (
         ("album.left_out.videos", album.videos), ("album.left_out.others", album.others),
         ("album.left_out.small", album.small), ("album.left_out.duplicates", album.duplicates)) if count]
-    used = album.photos[: photos.MAX_PHOTOS]
-    if len(album.photos) > photos.MAX_PHOTOS:
-        notes.append(text(lang, "album.first_three", count=len(album.photos), most=photos.MAX_PHOTOS))
     if notes:
         await message.answer("\n".join(notes))
+    if len(album.photos) > photos.MAX_PHOTOS:  # several products: a video for each, at one confirmation
+        await batch.offer_album(message, request, state, [item.file_id for item in album.photos], album.caption,
+                                album.photos[0].message_id)
+        return
+    used = album.photos
     await _take_photos(message, request, state, [item.file_id for item in used], album.caption,
                        message_id=used[0].message_id, unique_ids=[item.file_unique_id for item in used])
 
@@ -200,7 +188,27 @@ async def _ready(message: Message, request: Request, state: FSMContext, file_ids
 
 def _picker(request: Request, photo: int, *, ideas: bool = False, suggested=()):
     return styles_keyboard(request.lang, request.settings.styles.catalogue, _last_style(request), photo,
-                           ideas=ideas, suggested=suggested)
+                           ideas=ideas, suggested=suggested, several=len(request.settings.styles.catalogue) > 1)
+
+
+@router.callback_query(AlbumAsOne.filter(), StateFilter(NewJob.batch))
+async def album_as_one(query: CallbackQuery, callback_data: AlbumAsOne, context: Context, bot: Bot, seller: User,
+                       lang: str, state: FSMContext, metrics: BotMetrics, callback_answer: CallbackAnswer) -> None:
+    """An album offered as a batch, taken as one product after all: its first three photos."""
+    data = await state.get_data()
+    if data.get("photo_message_id") != callback_data.photo or data.get("kind") != "album":
+        callback_answer.text = text(lang, "batch.stale")
+        return
+    used = data["photo_file_ids"][: photos.MAX_PHOTOS]
+    await query.message.edit_text(text(lang, "album.first_three", count=len(data["photo_file_ids"]),
+                                       most=photos.MAX_PHOTOS))
+    await _take_photos(query.message, Request(context, bot, seller, lang, metrics), state, used, data["info"],
+                       message_id=callback_data.photo)
+
+
+@router.callback_query(AlbumAsOne.filter())
+async def album_as_one_too_late(query: CallbackQuery, lang: str, callback_answer: CallbackAnswer) -> None:
+    callback_answer.text = text(lang, "batch.stale")
 
 
 def _last_style(request: Request) -> str:
