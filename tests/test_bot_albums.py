@@ -24,7 +24,8 @@ from tests.pipeline_fixtures import PRODUCT_JPG, fresh, stack  # noqa: F401  (fi
 from tests.stack import wait_for_final
 from tests.test_bot_payments import invoice_of
 
-pytestmark = pytest.mark.usefixtures("bot")
+pytestmark = [pytest.mark.parametrize("stack", ["sqlite", "postgres"], indirect=True, scope="module"),
+              pytest.mark.usefixtures("bot")]
 
 #: Three different product photos (the sandbox's assets).
 PHOTOS = [PRODUCT_JPG.read_bytes(), PRODUCT_JPG.with_name("product-mug.jpg").read_bytes(),
@@ -167,7 +168,7 @@ def test_an_album_of_five_is_offered_as_a_batch_or_as_one_product(bot):
     album(chat, "five", five)
     offer = chat.wait_text(chat.t("batch.offer.album", count=5, price=1, total=5, balance=1))
     chat.press(callback_data=buttons(offer)[-1][1])  # one product after all (batches: test_bot_batches)
-    chat.wait_text(chat.t("album.first_three", count=5, most=3))
+    chat.wait_edited(offer, chat.t("album.first_three", count=5, most=3))
     chat.wait_video()
     [job] = chat.jobs()
     assert job.photo_count == 3

@@ -21,7 +21,8 @@ from tests.test_bot_payments import invoice_of
 
 STACK_ENV = {"NEUROCARDS_STYLES__ASK_BEFORE_START": "true"}  # the product's default: the look picker
 
-pytestmark = pytest.mark.usefixtures("bot")
+pytestmark = [pytest.mark.parametrize("stack", ["sqlite", "postgres"], indirect=True, scope="module"),
+              pytest.mark.usefixtures("bot")]
 
 COLOURS = ["navy", "olive", "maroon", "teal", "orange", "purple"]
 CAP = 2  # telegram.max_jobs_in_flight

@@ -13,7 +13,8 @@ from tests.bot_fixtures import Chat, bot, buttons  # noqa: F401  (fixtures)
 from tests.pipeline_fixtures import fresh, stack  # noqa: F401  (fixtures)
 from tests.test_bot_payments import bot_counter
 
-pytestmark = pytest.mark.usefixtures("bot")
+pytestmark = [pytest.mark.parametrize("stack", ["sqlite", "postgres"], indirect=True, scope="module"),
+              pytest.mark.usefixtures("bot")]
 
 
 def charged(chat: Chat) -> int:
