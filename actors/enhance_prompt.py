@@ -25,6 +25,13 @@ def enhance_prompt(job_id: str) -> None:
     if job is None:
         return
     message_id = current_message_id()
+    if job.status == JobStatus.CREATED and job.prompt:  # written by the bot before the charge
+        if jobs.advance(job.id, JobStatus.CREATED, JobStatus.GENERATING, message_id):
+            context.metrics.cost("openai", context.settings.openai.model, context.settings.economics.openai_usd(
+                job.openai_input_tokens, job.openai_output_tokens))
+            context.send(ActorName.SUBMIT_GENERATION, job_id)
+            context.send(ActorName.SHOW_STATUS, job_id)
+        return
     jobs.advance(job.id, JobStatus.CREATED, JobStatus.ENHANCING, message_id)
     context.send(ActorName.SHOW_STATUS, job_id)
 
@@ -72,3 +79,26 @@ def _more_photos(job) -> list[Image]:
         return []
     paths = [local_more_photo(context, job, photo) for photo in photos.more_photos(job.id)]
     return [Image(path.read_bytes(), photo_mime_type(path)) for path in paths]
+
+
+#: Free retries, with a rewritten prompt, after KIE refused one on its content policy (issue 21).
+SAFETY_RETRIES = 1
+
+
+def may_retry_safely(job) -> bool:
+    """Whether KIE's content-policy refusal of ``job`` gets its free retry: once, and only
+    with a KIE attempt left for it (else the retry could not be submitted)."""
+    return job.safety_retries < SAFETY_RETRIES and job.kie_attempts < context.settings.kie.max_attempts
+
+
+def rewrite_after_refusal(job, kie_message: str, where, message_id: str, **fields) -> bool:
+    """Back to the prompt writer, KIE's words kept for it (``error_detail``), to avoid
+    what was flagged; then a new task.  The seller sees it on the status line."""
+    if not jobs.advance(job.id, JobStatus.GENERATING, JobStatus.ENHANCING, message_id, where=where,
+                        safety_retries=Job.safety_retries + 1, error_detail=f"kie refused: {kie_message}"[:500],
+                        **fields):
+        return False
+    context.metrics.safety_retries.labels("started").inc()
+    context.send(ActorName.ENHANCE_PROMPT, str(job.id))
+    context.send(ActorName.SHOW_STATUS, str(job.id))
+    return True

@@ -27,14 +27,13 @@ from neurocards.models import Job, JobStatus, utcnow
 from neurocards.money import economics
 
 from . import context, declare
+from .enhance_prompt import may_retry_safely, rewrite_after_refusal
 
 _settings = context.settings
 
 #: KIE allows 10 polls/s per key; a poll refused a slot comes back when the next
 #: frees plus a random part of ``kie.poll_first_s``: a poll is not urgent, and a
 #: thousand jobs in flight then spread out instead of knocking together.
-#: Free retries, with a rewritten prompt, after KIE refused one on its content policy.
-SAFETY_RETRIES = 1
 #: What KIE says when it could not fetch the uploaded photo (then it is uploaded again).
 IMAGE_UNREACHABLE_WORDS = ("fetch the image", "access limits")
 
@@ -118,7 +117,7 @@ def _schedule_poll(job_id: str, seq: int, delay_s: float) -> None:
 def _on_task_failed(job: Job, status: TaskStatus, this_poll, seq: int, message_id: str) -> None:
     detail = f"KIE task {status.task_id} failed: {status.fail_code} {status.fail_message}"
     if is_content_policy(status.fail_message):
-        if job.safety_retries < SAFETY_RETRIES:
+        if may_retry_safely(job):
             _retry_safely(job, status, this_poll, seq, message_id)
             return
         context.metrics.refusals.labels("kie").inc()
@@ -130,17 +129,11 @@ def _on_task_failed(job: Job, status: TaskStatus, this_poll, seq: int, message_i
 
 
 def _retry_safely(job: Job, status: TaskStatus, this_poll, seq: int, message_id: str) -> None:
-    """KIE refused the prompt on its content policy: once, free, a prompt rewritten to
-    avoid what was flagged (back to the prompt writer, KIE's words kept for it), then
-    a new task (issue 21).  The seller sees it on the status line."""
+    """KIE refused the task on its content policy: once, free, a rewritten prompt (issue 21)."""
     job_logger(job.id).info("KIE refused task %s on its content policy (%s); rewriting the prompt, free",
-                               status.task_id, status.fail_message)
-    if jobs.advance(job.id, JobStatus.GENERATING, JobStatus.ENHANCING, message_id, where=this_poll,
-                    kie_task_id="", result_url="", poll_count=seq + 1, next_poll_at=None,
-                    safety_retries=Job.safety_retries + 1, error_detail=f"kie refused: {status.fail_message}"[:500]):
-        context.metrics.safety_retries.labels("started").inc()
-        context.send(ActorName.ENHANCE_PROMPT, str(job.id))
-        context.send(ActorName.SHOW_STATUS, str(job.id))
+                            status.task_id, status.fail_message)
+    rewrite_after_refusal(job, status.fail_message, this_poll, message_id, kie_task_id="", result_url="",
+                          poll_count=seq + 1, next_poll_at=None)
 
 
 def _resubmit(job: Job, this_poll, seq: int, message_id: str, *, reason: str) -> None:

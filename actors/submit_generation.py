@@ -18,19 +18,22 @@ import datetime as dt
 import random
 
 from neurocards import jobs
+from neurocards.clients.kie import KieApiError
 from neurocards.clients.kie_models import model_spec
 from neurocards.dispatch import ActorName
-from neurocards.errors import PipelineError
+from neurocards.errors import PipelineError, is_content_policy
 from neurocards.jobs import Claim, photos
 from neurocards.jobs.formats import filmed_as
 from neurocards.jobs.pipeline import current_delivery_id, current_message_id
 from neurocards.limits.kie_keys import KeyTrouble
+from neurocards.logs import job_logger
 from neurocards.media.local import local_more_photo, local_photo
 from neurocards.media.storage import photo_mime_type
 from neurocards.models import Job, JobStatus, utcnow
 from neurocards.money import economics
 
 from . import context, declare
+from .enhance_prompt import may_retry_safely, rewrite_after_refusal
 
 _settings = context.settings
 
@@ -65,6 +68,20 @@ def submit_generation(job_id: str) -> None:
     except KeyTrouble as trouble:  # a 429 (its key's budget now paused) or a parked key: soon, another slot
         jobs.release(job.id, Claim.SUBMIT, delivery_id)
         declare.defer(delay_s=trouble.wait_s + random.uniform(0, SLOT_JITTER_S))
+        return
+    except KieApiError as refused:  # refused at create on its content policy: the free retry, where it has one
+        if not (is_content_policy(refused.message) and may_retry_safely(job)):
+            if is_content_policy(refused.message):
+                context.metrics.refusals.labels("kie").inc()
+                if job.safety_retries:
+                    context.metrics.safety_retries.labels("refused").inc()
+            jobs.release(job.id, Claim.SUBMIT, delivery_id)
+            raise
+        job_logger(job.id).info("KIE refused the create on its content policy (%s); rewriting the prompt, free",
+                                refused.message)
+        if not rewrite_after_refusal(job, refused.message, Job.submit_claim == delivery_id, current_message_id(),
+                                     submit_claim=""):
+            jobs.release(job.id, Claim.SUBMIT, delivery_id)
         return
     except BaseException:  # give the claim back, so this message's retry can take it
         jobs.release(job.id, Claim.SUBMIT, delivery_id)

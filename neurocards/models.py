@@ -253,6 +253,8 @@ class PendingRequest(BaseModel):
     photo_file_id = TextField(default="")
     parent = ForeignKeyField(Job, null=True, on_delete="SET NULL")  # "Generate again" of this job
     more_photos = TextField(default="")  # JSON: the product's other photos, [{"path", "file_id"}] (issue 21)
+    style = CharField(max_length=16, default="")  # the look and idea picked for it (issue 21)
+    brief = TextField(default="")
     created_at = DateTimeField(default=utcnow)
     expires_at = DateTimeField()
 

@@ -111,6 +111,7 @@ def test_a_model_whose_tasks_keep_failing_is_paused_then_tried_again(bot):
     first, second = seller_in(bot, "fast"), seller_in(bot, "fast")
     first.photo(caption="Brass candle holder")
     second.photo(caption="Brass candle holder")
+    wait_until(lambda: len(first.jobs()) + len(second.jobs()) == 2, timeout=30, what="both jobs to start")
     assert [job.error_class for chat in (first, second) for job in chat.ended_jobs()] == ["generation_failed"] * 2
 
     # When a third seller sends a photo once the watchdog has counted them

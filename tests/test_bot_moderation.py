@@ -80,3 +80,33 @@ def test_a_new_description_for_generate_again_is_moderated_too(bot):
     chat.say("A mug for slow mornings")
     chat.wait_video(2)
     assert [j.product_info for j in chat.ended_jobs()] == ["Ceramic mug", "A mug for slow mornings"]
+
+
+@pytest.mark.parametrize("fault", ["refusal", "content_filter", "content_policy"])
+def test_a_photo_the_prompt_model_refuses_costs_nothing(bot, fault):
+    # the prompt is written before the charge; the model's refusal, its filter or OpenAI's policy stops it there
+    chat = Chat(bot)
+    chat.start()
+    before = bot_counter(bot, "neurocards_refusals_total", stage="prompt")
+    bot.fault("openai", fault, count=1, match={"endpoint": "chat"})
+    chat.photo(caption="Ceramic mug")
+    chat.wait_text(chat.t("photo.refused"))
+    assert (chat.jobs(), charged(chat), chat.balance()) == ([], 0, 1)
+    assert bot_counter(bot, "neurocards_refusals_total", stage="prompt") == before + 1
+
+    chat.photo(caption="Ceramic mug, another photo")  # the next photo goes through, its prompt written once
+    chat.wait_video()
+    [job] = chat.ended_jobs()
+    assert (job.status, charged(chat)) == ("done", 1) and job.enhancing_at is None and job.openai_input_tokens > 0
+    assert bot.calls("openai")["POST /v1/chat/completions"] == 2  # the refused one and this one: none in the worker
+
+
+def test_an_openai_outage_before_the_charge_leaves_the_prompt_to_the_pipeline(bot):
+    chat = Chat(bot)
+    chat.start()
+    bot.fault("openai", "server_error", count=1, match={"endpoint": "chat"})
+    chat.photo(caption="Ceramic mug")
+    chat.wait_video()
+    [job] = chat.ended_jobs()
+    assert job.status == "done" and job.enhancing_at is not None  # the worker wrote it
+    assert bot.calls("openai")["POST /v1/chat/completions"] == 2

@@ -118,15 +118,25 @@ def test_a_second_content_policy_refusal_fails_with_one_refund(stack):
     seller.wait_for_text(text("en", "failure.content_policy"))
 
 
-def test_content_policy_at_create_is_not_retried(stack):
+def test_content_policy_at_create_gets_one_free_retry_then_the_refund(stack):
     seller = Seller(stack)
     stack.fault("kie", "content_policy", params={"stage": "create"})
 
     job = wait_for_final(seller.start_job().id)
 
-    assert job.error_class == "content_policy"
-    assert stack.calls("kie").get("POST /api/v1/veo/generate") == 1
-    assert ledger(job, "refund") == 1
+    assert (job.error_class, job.safety_retries) == ("content_policy", 1)
+    assert stack.calls("kie").get("POST /api/v1/veo/generate") == 2  # the first prompt, then the rewritten one
+    assert (ledger(job, "debit"), ledger(job, "refund")) == (1, 1)
+
+
+def test_content_policy_at_create_then_a_rewritten_prompt_makes_the_video(stack):
+    seller = Seller(stack)
+    stack.fault("kie", "content_policy", count=1, params={"stage": "create"})
+
+    job = wait_for_final(seller.start_job().id)
+
+    assert (job.status, job.safety_retries, job.kie_attempts) == ("done", 1, 1)
+    assert (ledger(job, "debit"), ledger(job, "refund")) == (1, 0)
 
 
 def test_kie_500_is_retried_without_a_refund(stack):

@@ -131,22 +131,27 @@ class AlbumCollector:
         self.longest_s = longest_s
         self._tasks: set[asyncio.Task] = set()
 
-    async def add(self, message: Message, handle: Handler) -> None:
-        """Keep this item; the album's first starts the wait for the rest."""
+    async def add(self, message: Message, handle: Handler, on_late: Callable[[Message], Awaitable[None]]) -> None:
+        """Keep this item; the album's first starts the wait for the rest.  An item that
+        comes after its album was handed over goes to ``on_late`` (never dropped unsaid)."""
         key = f"neurocards:album:{message.chat.id}:{message.media_group_id}"
         now = time.time()
         async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.exists(f"{key}:handed")
             pipe.rpush(f"{key}:items", json.dumps(dataclasses.asdict(item_of(message))))
             pipe.expire(f"{key}:items", KEPT_S)
             pipe.set(f"{key}:last", now, ex=KEPT_S)
-            pipe.set(f"{key}:collector", 1, nx=True, ex=KEPT_S)
-            *_, first = await pipe.execute()
-        if first:
-            task = asyncio.create_task(self._collect(key, message, handle, now), name=f"album-{key}")
+            # short-lived: an album whose collector died with its bot is collected again when redelivered
+            pipe.set(f"{key}:collector", 1, nx=True, ex=int(self.longest_s * 4))
+            handed, *_, first = await pipe.execute()
+        if handed:
+            await on_late(message)
+        elif first:
+            task = asyncio.create_task(self._collect(key, message, handle, now, on_late), name=f"album-{key}")
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
-    async def _collect(self, key: str, first: Message, handle: Handler, started: float) -> None:
+    async def _collect(self, key: str, first: Message, handle: Handler, started: float, on_failed) -> None:
         try:
             while True:
                 last = float(await self.redis.get(f"{key}:last") or started)
@@ -154,10 +159,17 @@ class AlbumCollector:
                 if now - last >= self.quiet_s or now - started >= self.longest_s:
                     break
                 await asyncio.sleep(min(self.quiet_s - (now - last), self.longest_s - (now - started)) + 0.01)
-            raw = await self.redis.lrange(f"{key}:items", 0, -1)  # an item later still is not collected
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.lrange(f"{key}:items", 0, -1)
+                pipe.set(f"{key}:handed", 1, ex=KEPT_S)  # an item later still is answered as late
+                raw, _ = await pipe.execute()
             await handle(first, [Item(**json.loads(entry)) for entry in raw])
-        except Exception:
+        except Exception:  # outside the dispatcher: its error router never sees this
             logger.exception("album %s not handled", key)
+            try:
+                await on_failed(None)
+            except Exception:
+                logger.warning("the seller was not told their album failed", exc_info=True)
 
     async def wait(self, timeout_s: float = 10.0) -> None:
         """Let albums being collected finish (the bot stopping)."""

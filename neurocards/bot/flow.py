@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+import mimetypes
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,8 +21,10 @@ from typing import NamedTuple
 from aiogram import Bot
 
 from .. import jobs
+from ..clients.prompt_writer import ContentFiltered, Image, ModelRefused, Written
 from ..context import Context
 from ..dispatch import ActorName
+from ..errors import classify
 from ..jobs import eta, formats, photos
 from ..jobs.formats import Choice
 from ..keyboards import status_keyboard
@@ -29,10 +32,10 @@ from ..limits import kie_balance
 from ..logs import job_logger
 from ..models import Job, JobStatus, User
 from ..texts import CATALOGUES, text
-from .photos import inspect_image
+from .photos import PhotoProblem, inspect_image
 
 __all__ = ["Request", "start_generation", "launch", "announce", "download_photo", "NewPhoto", "JOB_IDS",
-           "refused_description", "refused_text"]
+           "refused_description", "refused_text", "prompt_before_charge"]
 
 logger = logging.getLogger("neurocards.bot.flow")
 
@@ -84,6 +87,7 @@ async def start_generation(
     more_photos: Sequence[NewPhoto | photos.Photo] = (),
     style: str | None = None,
     brief: str = "",
+    written: Written | None = None,
 ) -> Job:
     """Create the job (its price debited) and send it down the pipeline.
 
@@ -97,13 +101,15 @@ async def start_generation(
     KIE task (:func:`neurocards.jobs.formats.refinishes` says when it can be).
     ``more_photos``: the product's other photos (fetched, or already in storage);
     ``style``: the style's name (None: the parent's, else the seller's last);
-    ``brief``: the idea the seller picked.
+    ``brief``: the idea the seller picked; ``written``: its prompt, written before
+    the charge (the pipeline then skips writing it).
     """
     if style is None:
         style = parent.style if parent is not None else user.style
     job, created = await asyncio.to_thread(
         _create_job, context, user, chat_id, product_info, photo_file_id, photo_bytes, stored_photo, parent,
         job_id or uuid.uuid4(), choice, refinish, more_photos, style, brief if parent is None else parent.brief,
+        written,
     )
     if not created:
         return job  # this update was handled before
@@ -129,6 +135,33 @@ async def refused_description(context: Context, info: str, on_refused=None) -> t
     if on_refused is not None:
         on_refused()
     return verdict.categories or ("other",)
+
+
+async def prompt_before_charge(context: Context, photo: NewPhoto, more: Sequence[NewPhoto], info: str, style: str,
+                               brief: str, on_refused=None) -> Written | bool | None:
+    """The video prompt, written before anything is charged (``openai.prompt_before_charge``):
+    a photo the prompt model refuses costs the seller nothing (issue 21).  False when it
+    refused; None when it could not be written now (an outage, a slow answer: the
+    pipeline writes it, with its retries and fallback, as before)."""
+    settings = context.settings
+    if not settings.openai.prompt_before_charge:
+        return None
+    found = settings.styles.find(style)
+    try:
+        mime = mimetypes.guess_type("photo" + inspect_image(photo.data).suffix)[0]
+        images = [Image(p.data, mimetypes.guess_type("photo" + inspect_image(p.data).suffix)[0]) for p in more]
+        return await asyncio.wait_for(context.prompt_writer.awrite(
+            photo.data, mime, info, more_images=images, style=found.guidance if found else "", brief=brief),
+            timeout=settings.openai.prompt_before_charge_timeout_s)
+    except PhotoProblem:
+        raise
+    except Exception as exc:
+        if isinstance(exc, (ModelRefused, ContentFiltered)) or classify(exc).error_class == "content_policy":
+            if on_refused is not None:
+                on_refused()
+            return False
+        logger.warning("prompt not written before the charge (%s); the pipeline writes it", type(exc).__name__)
+        return None
 
 
 def refused_text(lang: str, categories: tuple[str, ...]) -> str:
@@ -159,7 +192,7 @@ async def launch(context: Context, bot: Bot, job: Job) -> None:
 def _create_job(context: Context, user: User, chat_id: int, product_info: str, photo_file_id: str,
                 photo_bytes: bytes | None, stored_photo: str, parent: Job | None, job_id: uuid.UUID,
                 choice: Choice | None, refinish: bool = False, more_photos: Sequence = (), style: str = "",
-                brief: str = "") -> tuple[Job, bool]:
+                brief: str = "", written: Written | None = None) -> tuple[Job, bool]:
     """Store the photos and create the job with its debit (in a thread)."""
     settings = context.settings
     if choice is None:
@@ -197,6 +230,7 @@ def _create_job(context: Context, user: User, chat_id: int, product_info: str, p
             more_photos=more,
             style=style if context.settings.styles.find(style) else "",
             brief=brief,
+            written=written,
         )
     except Exception:
         if parent is None and not stored_photo:

@@ -88,6 +88,7 @@ async def _continue(request: PendingRequest, context: Context, bot: Bot, seller:
         await start_generation(context, bot, seller, request.chat_id, request.product_info,
                                photo_file_id=request.photo_file_id, stored_photo=request.photo_path, parent=parent,
                                more_photos=pending.more_photos_of(request),
+                               style=None if parent is not None else request.style, brief=request.brief,
                                job_id=uuid.uuid5(JOB_IDS, f"topup:{charge_id}"), on_debit=metrics.debited)
     except TooManyJobsInFlight as exc:
         reason = text(lang, "too_many_jobs", in_flight=exc.in_flight)

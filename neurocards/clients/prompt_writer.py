@@ -29,6 +29,7 @@ __all__ = [
     "PromptWriterError",
     "EmptyPrompt",
     "ContentFiltered",
+    "ModelRefused",
     "fallback_prompt",
     "cap_text",
 ]
@@ -51,6 +52,10 @@ class PromptWriterError(Exception):
 
 class EmptyPrompt(PromptWriterError):
     """The answer was empty or a refusal."""
+
+
+class ModelRefused(EmptyPrompt):
+    """The model refused to write about the photo (its ``refusal``, or a plain-text apology)."""
 
 
 class ContentFiltered(PromptWriterError):
@@ -94,6 +99,8 @@ class PromptWriter:
         self.model = model
         self.max_info_chars = max_info_chars
         self._client = openai.OpenAI(base_url=base_url, api_key=api_key, timeout=timeout_s, max_retries=max_retries)
+        self._api_key, self._timeout_s = api_key, timeout_s
+        self._async: openai.AsyncOpenAI | None = None
 
     def __repr__(self) -> str:
         return f"PromptWriter(base_url={self.base_url!r}, model={self.model!r})"
@@ -127,6 +134,23 @@ class PromptWriter:
         self.logger.debug("Wrote a %d-char prompt (%s).", len(prompt), describe(completion))
         usage = completion.usage
         return Written(prompt, getattr(usage, "prompt_tokens", 0) or 0, getattr(usage, "completion_tokens", 0) or 0)
+
+    async def awrite(self, image: bytes, mime_type: str, product_info: str, *, more_images: Sequence[Image] = (),
+                     style: str = "", brief: str = "") -> Written:
+        """:meth:`write` on the asyncio client: for the bot, which writes the prompt
+        before charging (a refused photo costs the seller nothing), on its event loop."""
+        if self._async is None:
+            self._async = openai.AsyncOpenAI(base_url=self.base_url, api_key=self._api_key,
+                                             timeout=self._timeout_s, max_retries=0)
+        info = cap_text(product_info, self.max_info_chars) or NO_INFO
+        completion = await self._async.chat.completions.create(
+            model=self.model,
+            messages=build_messages([Image(image, mime_type), *more_images], info, style=style,
+                                    brief=cap_text(brief, self.max_info_chars)),
+        )
+        usage = completion.usage
+        return Written(prompt_of(completion), getattr(usage, "prompt_tokens", 0) or 0,
+                       getattr(usage, "completion_tokens", 0) or 0)
 
     def close(self) -> None:
         """Close the HTTP connections."""
@@ -162,7 +186,8 @@ def build_messages(images: Sequence[Image], product_info: str, *, style: str = "
     if brief:
         text += f"\n\nThe concept the seller picked for the video: {brief}"
     if len(images) > 1:
-        text += f"\n\nThe {len(images)} photos show the same product; the first is the video's first frame."
+        text += (f"\n\nThe {len(images)} photos show the same product from different sides: describe it exactly "
+                 "as they show it.")
     if refused is not None:
         text += f"\n\nThe refused prompt: {cap_text(refused.prompt, MAX_PROMPT_CHARS)}"
         if refused.message:
@@ -204,12 +229,12 @@ def prompt_of(completion: ChatCompletion) -> str:
     if choice.finish_reason == "content_filter":
         raise ContentFiltered(f"the content filter stopped the answer ({request})")
     if choice.message.refusal:
-        raise EmptyPrompt(f"the model refused ({request})")
+        raise ModelRefused(f"the model refused ({request})")
     prompt = (choice.message.content or "").strip()
     if not prompt:
         raise EmptyPrompt(f"the answer is empty ({request})")
     if prompt.lower().startswith(REFUSAL_OPENINGS):
-        raise EmptyPrompt(f"the model refused in plain text ({request})")
+        raise ModelRefused(f"the model refused in plain text ({request})")
     return cap_text(prompt, MAX_PROMPT_CHARS)
 
 

@@ -23,7 +23,7 @@ from ..money.credits import InsufficientCredits
 from . import photos
 
 __all__ = ["BatchJob", "Progress", "MAX_BATCH", "start_batch", "let_go", "progress", "batch_jobs",
-           "remember_summary"]
+           "remember_summary", "waiting_jobs"]
 
 #: The most videos one batch makes (an album holds at most 10 photos).
 MAX_BATCH = 10
@@ -62,11 +62,11 @@ def start_batch(*, key: str, user_id: int, chat_id: int, language: str, videos: 
     if not 0 < len(videos) <= MAX_BATCH:
         raise ValueError(f"a batch makes 1 to {MAX_BATCH} videos, not {len(videos)}")
     with database.atomic():
+        if is_postgres():  # serialise a seller's starts, as jobs.start_job does (a twin confirmation waits here)
+            User.select(User.id).where(User.id == user_id).for_update().execute()
         existing = Batch.get_or_none(Batch.key == key)
         if existing is not None:
             return existing, batch_jobs(existing.id), False
-        if is_postgres():  # serialise a seller's starts, as jobs.start_job does
-            User.select(User.id).where(User.id == user_id).for_update().execute()
         balance = credits.balance_of(user_id)
         if balance < price * len(videos):
             raise InsufficientCredits(user_id, balance, price * len(videos))
@@ -97,22 +97,29 @@ def batch_jobs(batch_id: int) -> list[Job]:
 def let_go(batch_id: int, max_in_flight: int) -> list[Job]:
     """The batch's waiting jobs that may start now: as many as the seller's in-flight
     cap has room for, beside their jobs already running, in the batch's order.  Each
-    is let go once (a conditional write); the ones still waiting are touched, so the
-    watchdog sees a batch being looked after."""
+    is let go once (a conditional write), its ``created_at`` then (its time in the
+    pipeline starts there); the ones still waiting are touched, so the watchdog sees
+    a batch being looked after.  The caller holds the seller's launch lock: two
+    batches' ends at once must not both count the same free slots."""
     batch = Batch.get_by_id(batch_id)
     running = Job.select().where((Job.user == batch.user_id) & Job.status.in_(ACTIVE_STATUSES)
                                  & (Job.batch_waiting == False)).count()  # noqa: E712  (peewee's SQL)
-    waiting = list(Job.select().where((Job.batch == batch_id) & (Job.batch_waiting == True))  # noqa: E712
-                   .order_by(Job.created_at, Job.id))
+    waiting = list(Job.select().where((Job.batch == batch_id) & (Job.batch_waiting == True)  # noqa: E712
+                                      & (Job.status == JobStatus.CREATED)).order_by(Job.created_at, Job.id))
     started = []
     for job in waiting[: max(0, max_in_flight - running)]:
-        if Job.update(batch_waiting=False, updated_at=utcnow()).where(
+        now = utcnow()  # its clock (deadline, ETA, end-to-end time) starts now: the wait was the batch's
+        if Job.update(batch_waiting=False, created_at=now, updated_at=now).where(
                 (Job.id == job.id) & (Job.batch_waiting == True)).execute():  # noqa: E712
             started.append(job)
     still = [job.id for job in waiting if job not in started]
     if still:
         Job.update(updated_at=utcnow()).where(Job.id.in_(still)).execute()
     return started
+
+
+def waiting_jobs(batch_id: int) -> list[Job]:
+    return list(Job.select().where((Job.batch == batch_id) & (Job.batch_waiting == True)))  # noqa: E712
 
 
 def progress(batch_id: int) -> Progress:

@@ -104,8 +104,11 @@ def queue_position(job: Job) -> int:
     """1 + the jobs ahead of this one waiting for the same thing — a worker to take
     them up (``created``), or a KIE create slot (``generating`` with no task yet);
     0 when nobody is ahead of it or it is not waiting."""
+    if job.status == JobStatus.CREATED and getattr(job, "batch_waiting", False):
+        return 0  # waiting its turn in its batch (the status line says so), not for a worker
     if job.status == JobStatus.CREATED:
-        ahead = Job.select().where((Job.status == JobStatus.CREATED) & (Job.created_at < job.created_at)).count()
+        ahead = Job.select().where((Job.status == JobStatus.CREATED) & (Job.created_at < job.created_at)
+                                   & (Job.batch_waiting == False)).count()  # noqa: E712  (peewee's SQL)
     elif job.status == JobStatus.GENERATING and not job.kie_task_id and job.generating_at is not None:
         ahead = (Job.select()
                  .where((Job.status == JobStatus.GENERATING) & (Job.kie_task_id == "")

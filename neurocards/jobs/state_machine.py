@@ -121,7 +121,10 @@ def _get_job_query() -> tuple[str, list, list]:
 
 
 def jobs_in_flight(user_id: int) -> int:
-    return Job.select().where((Job.user == user_id) & Job.status.in_(ACTIVE_STATUSES)).count()
+    """The seller's jobs running now; a batch's jobs waiting their turn don't count (they are
+    let go within the same cap: :mod:`neurocards.jobs.batches`)."""
+    return Job.select().where((Job.user == user_id) & Job.status.in_(ACTIVE_STATUSES)
+                              & (Job.batch_waiting == False)).count()  # noqa: E712  (peewee's SQL)
 
 
 def recent_jobs(user_id: int, limit: int) -> list[Job]:
@@ -150,6 +153,7 @@ def start_job(
     more_photos: Sequence[photos.Photo] = (),
     style: str = "",
     brief: str = "",
+    written=None,
 ) -> tuple[Job, bool]:
     """Create a job and debit its price in one transaction; return it and
     whether this call created it.
@@ -164,7 +168,8 @@ def start_job(
 
     ``more_photos`` are the product's photos after the first (:mod:`.photos`);
     a job with a ``parent`` has the parent's instead.  ``style`` and ``brief``
-    are what its prompt is written in (a style's name, an idea picked).
+    are what its prompt is written in (a style's name, an idea picked);
+    ``written`` its prompt, written before the charge (``prompt``, token counts).
 
     ``refinish`` makes the job from ``parent``'s clip as it is ("Another
     format" of a delivered video): it starts in ``finishing`` with the parent's
@@ -197,6 +202,8 @@ def start_job(
             price=price,
             style=style,
             brief=brief,
+            **({"prompt": written.prompt, "openai_input_tokens": written.input_tokens,
+                "openai_output_tokens": written.output_tokens} if written is not None else {}),
             photo_count=parent.photo_count if parent is not None else 1 + len(more_photos[: photos.MAX_PHOTOS - 1]),
             **(_refinished_from(parent) if refinish else {}),
             **(_uploaded_from(parent) if parent is not None else {}),
@@ -318,6 +325,7 @@ def _fail(job_id, failure: Failure, condition) -> credits.Movement | None:
         moved = (
             Job.update(
                 **_stamp(JobStatus.FAILED, {}),
+                batch_waiting=False,  # a batch's job failed before its turn waits no more
                 error_class=failure.error_class,
                 error_detail=failure.detail[:2000],
             )

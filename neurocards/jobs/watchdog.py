@@ -58,8 +58,8 @@ from .state_machine import Claim
 if TYPE_CHECKING:
     from .watchdog_metrics import WatchdogMetrics
 
-__all__ = ["Rescue", "plan", "stuck_jobs", "unnotified_failures", "rescue", "run_pass", "run", "read_kie_balance",
-           "watch_kie_failures", "LEASE_NAME", "ACTIONS"]
+__all__ = ["Rescue", "plan", "stuck_jobs", "idle_batches", "unnotified_failures", "rescue", "run_pass", "run",
+           "read_kie_balance", "watch_kie_failures", "LEASE_NAME", "ACTIONS"]
 
 logger = logging.getLogger("neurocards.watchdog")
 
@@ -106,8 +106,6 @@ def plan(job: Job, settings, now: dt.datetime) -> Rescue:
     job_id = str(job.id)
     if status is JobStatus.FAILED:
         return Rescue("notify", ActorName.NOTIFY_FAILURE, (job_id,), (Claim.NOTICE,))
-    if getattr(job, "batch_waiting", False):  # paid, waiting its turn in a batch: the batch looked at again
-        return Rescue("resend", ActorName.LAUNCH_BATCH, (job.batch,))
     if (now - job.created_at).total_seconds() > settings.deadline_s:
         return Rescue("fail")
     if status is JobStatus.GENERATING and job.kie_task_id:  # poll the task it has
@@ -131,10 +129,22 @@ def stuck_jobs(settings, now: dt.datetime) -> Iterator[Job]:
         since = Job.updated_at
         if status is JobStatus.GENERATING:
             since = fn.COALESCE(Job.next_poll_at, Job.updated_at)
+        waits_its_turn = Job.batch_waiting & (Job.created_at > now - dt.timedelta(seconds=settings.batch_wait_s))
         yield from (Job.select()
-                    .where((Job.status == status) & (since < cutoff))
+                    .where((Job.status == status) & (since < cutoff) & ~waits_its_turn)
                     .order_by(since)
                     .limit(settings.batch))
+
+
+def idle_batches(settings, now: dt.datetime) -> list[int]:
+    """Batches with jobs waiting their turn that nobody let go for ``created_s``: their
+    launch message lost, or their last job ended where no launch was sent (a paid
+    job waits no longer than ``batch_wait_s``: past it, :func:`stuck_jobs` has it)."""
+    cutoff = now - dt.timedelta(seconds=settings.created_s)
+    rows = (Job.select(Job.batch).distinct()
+            .where((Job.status == JobStatus.CREATED) & Job.batch_waiting & (Job.updated_at < cutoff))
+            .limit(settings.batch))
+    return [row.batch for row in rows]
 
 
 def unnotified_failures(settings, now: dt.datetime) -> Iterator[Job]:
@@ -172,6 +182,9 @@ def rescue(context, job: Job, what: Rescue, now: dt.datetime, metrics: WatchdogM
         if metrics is not None:
             metrics.failed(jobs.get_job(job.id), refund.amount)
         context.send(ActorName.NOTIFY_FAILURE, str(job.id))  # if this fails, unnotified_failures tells later
+        if job.batch is not None:  # one of a batch: the next may start, the summary moves on
+            context.send(ActorName.LAUNCH_BATCH, job.batch)
+            context.send(ActorName.SHOW_BATCH, job.batch)
     else:
         if not jobs.take_for_rescue(job.id, JobStatus(job.status), job.updated_at, what.clear):
             return False
@@ -190,6 +203,9 @@ def run_pass(context, metrics: WatchdogMetrics | None = None) -> int:
     rescued = 0
     for job in (*stuck_jobs(settings, now), *unnotified_failures(settings, now)):
         rescued += rescue(context, job, plan(job, settings, now), now, metrics)
+    for batch_id in idle_batches(settings, now):  # looked at again; not a rescue (waiting is normal)
+        logger.info("watchdog: batch %s has jobs waiting that nobody let go; launching", batch_id)
+        context.send(ActorName.LAUNCH_BATCH, batch_id)
     return rescued
 
 

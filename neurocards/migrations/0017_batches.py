@@ -2,7 +2,8 @@
 
 - ``batches``: several videos confirmed at once, with the message summing them up;
 - ``jobs.batch``: the batch a job is one of; ``jobs.batch_waiting``: debited, and
-  waiting for the seller's earlier jobs to end (a batch queues behind itself).
+  waiting for the seller's earlier jobs to end (a batch queues behind itself);
+- ``pending_requests.style`` / ``.brief``: the look and idea of a request kept for a top-up.
 """
 
 from peewee import (
@@ -14,6 +15,7 @@ from peewee import (
     ForeignKeyField,
     IntegerField,
     Model,
+    TextField,
 )
 
 
@@ -43,4 +45,6 @@ def up(migrator, db):
     migrator.migrate(
         migrator.add_column("jobs", "batch", BigIntegerField(null=True, index=True)),
         migrator.add_column("jobs", "batch_waiting", BooleanField(default=False)),
+        migrator.add_column("pending_requests", "style", CharField(max_length=16, default="")),
+        migrator.add_column("pending_requests", "brief", TextField(default="")),
     )

@@ -23,7 +23,8 @@ __all__ = ["keep", "take", "peek", "more_photos_of"]
 
 
 def keep(*, user_id: int, chat_id: int, product_info: str, ttl_s: float, photo_path: str = "",
-         photo_file_id: str = "", parent_id=None, more_photos: Sequence[Photo] = ()) -> PendingRequest:
+         photo_file_id: str = "", parent_id=None, more_photos: Sequence[Photo] = (), style: str = "",
+         brief: str = "") -> PendingRequest:
     """Keep this request for ``ttl_s``, replacing the seller's earlier one;
     ``more_photos`` are the product's other photos, already in storage."""
     with database.atomic():
@@ -36,6 +37,7 @@ def keep(*, user_id: int, chat_id: int, product_info: str, ttl_s: float, photo_p
             user=user_id, chat_id=chat_id, product_info=product_info, photo_path=photo_path,
             photo_file_id=photo_file_id, parent=parent_id, expires_at=utcnow() + dt.timedelta(seconds=ttl_s),
             more_photos=json.dumps([dataclasses.asdict(photo) for photo in more_photos]) if more_photos else "",
+            style=style, brief=brief,
         )
 
 

@@ -65,8 +65,11 @@ __all__ = [
 ]
 
 KNOWN_FAULTS = frozenset(
-    {"rate_limit", "insufficient_quota", "server_error", "content_policy", "content_filter", "empty", "slow"}
+    {"rate_limit", "insufficient_quota", "server_error", "content_policy", "content_filter", "empty", "refusal",
+     "slow"}
 )
+#: What the model says when it refuses (the ``refusal`` fault).
+REFUSAL = "I'm sorry, but I can't help with that image."
 #: How long the ``slow`` fault holds an answer when its params name no ``delay_s``.
 SLOW_DELAY_S = 10.0
 #: How many accepted request bodies ``/_sandbox/openai/requests`` keeps.
@@ -182,6 +185,8 @@ async def answer(
         outcome = ("content_filter", "")
     elif error is None and faults.active("empty", **context):
         outcome = ("stop", "")
+    elif error is None and faults.active("refusal", **context):  # the model's own refusal (``message.refusal``)
+        outcome = ("refusal", REFUSAL)
     elif (body.get("response_format") or {}).get("type") == "json_object":  # "Suggest ideas" asks for JSON
         outcome = ("stop", sandbox_ideas(texts))
     else:

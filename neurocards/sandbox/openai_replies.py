@@ -141,7 +141,9 @@ def usage_of(texts: list[str], images: list[SeenImage], content: str) -> tuple[i
 def chat_completion_object(
     body: dict[str, Any], finish_reason: str, content: str, usage: tuple[int, int]
 ) -> dict[str, Any]:
-    """A ``chat.completion`` object with one choice holding ``content``."""
+    """A ``chat.completion`` object with one choice holding ``content`` (or, for the
+    ``refusal`` outcome, the model's refusal)."""
+    refused = finish_reason == "refusal"
     return {
         "id": f"chatcmpl-{uuid.uuid4().hex[:24]}",
         "object": "chat.completion",
@@ -150,9 +152,10 @@ def chat_completion_object(
         "choices": [
             {
                 "index": 0,
-                "message": {"role": "assistant", "content": content, "refusal": None, "annotations": []},
+                "message": {"role": "assistant", "content": None if refused else content,
+                            "refusal": content if refused else None, "annotations": []},
                 "logprobs": None,
-                "finish_reason": finish_reason,
+                "finish_reason": "stop" if refused else finish_reason,
             }
         ],
         "usage": {
@@ -173,7 +176,8 @@ def response_object(body: dict[str, Any], finish_reason: str, content: str, usag
         "type": "message",
         "role": "assistant",
         "status": "completed",
-        "content": [{"type": "output_text", "text": content, "annotations": [], "logprobs": []}],
+        "content": [{"type": "refusal", "refusal": content} if finish_reason == "refusal" else
+                    {"type": "output_text", "text": content, "annotations": [], "logprobs": []}],
     }
     return {
         "id": f"resp_{uuid.uuid4().hex}",

@@ -47,6 +47,7 @@ class WatchdogSettings(Section):
     unnotified_s: float = Field(300.0, gt=0)  # a failed job whose seller was not told
     notify_within_s: float = Field(86_400.0, gt=0)  # ... is told again only this long after its failure
     deadline_s: float = Field(3600.0, gt=0)  # a stuck job older than this is failed and refunded
+    batch_wait_s: float = Field(86_400.0, gt=0)  # a batch's job still waiting its turn after this: failed, refunded
     batch: int = Field(500, ge=1)  # jobs per state per pass
 
     def stale_after_s(self, status: str) -> float:

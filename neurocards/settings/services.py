@@ -77,6 +77,10 @@ class OpenAISettings(Section):
     moderation: bool = True
     moderation_model: str = "omni-moderation-latest"
     moderation_timeout_s: float = Field(5.0, gt=0)
+    # the prompt is written before the charge, so a photo the prompt model refuses costs nothing;
+    # past prompt_before_charge_timeout_s (or on an outage) the pipeline writes it, as before
+    prompt_before_charge: bool = True
+    prompt_before_charge_timeout_s: float = Field(20.0, gt=0)
 
 
 class SandboxSettings(Section):

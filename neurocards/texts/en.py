@@ -81,6 +81,8 @@ TEXTS = {
     "batch.already": "These videos are already being made.",
     "batch.stale": "This offer is no longer open. Send the photos again.",
     "status.batch_waiting": "🕒 In line behind your other videos.",
+    "photo.refused": "Nothing was charged: the video writer won't work with this photo (it may show something against the content rules). Send another photo: the product alone, clearly lit, no people.",
+    "album.late": "This photo came after its album was already taken. Send it again on its own if you need it.",
     "ask_info.waiting": "I'm waiting for a one-line product description, or press Skip. /cancel to cancel.",
     "info_too_long": "The description is too long: {length} characters, the limit is {limit}. Please shorten it.",
     "info_empty": "The description is empty. Write a few words about the product or press Skip.",

@@ -412,3 +412,12 @@ def test_json_output_needs_the_word_json_in_the_messages(client):
         client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": PRODUCT}],
                                        response_format={"type": "json_object"})
     assert "json" in caught.value.message
+
+
+def test_the_models_own_refusal_is_told_apart_from_an_empty_answer(sandbox, writer):
+    from neurocards.clients.prompt_writer import ModelRefused
+
+    inject(sandbox, "refusal", count=1)
+    with pytest.raises(ModelRefused):
+        writer.write_prompt(photo(), "image/jpeg", PRODUCT)
+    assert writer.write_prompt(photo(), "image/jpeg", PRODUCT)  # the next answer is a prompt again

@@ -45,6 +45,11 @@ MOST_LOOKS = 5
 async def offer_album(message: Message, request: Request, state: FSMContext, file_ids: list[str], info: str,
                       photo: int) -> None:
     """An album of 4-10 photos: a video for each, at one confirmation (or the first three as one product)."""
+    limit = request.settings.telegram.max_product_info_chars
+    if len(info) > limit:
+        await state.clear()
+        await message.answer(text(request.lang, "info_too_long", length=len(info), limit=limit))
+        return
     refused = await refused_description(request.context, info, request.metrics.refusals.labels("moderation").inc)
     if refused:  # nothing offered, nothing charged: the album again, with another caption
         await state.clear()
@@ -142,12 +147,14 @@ async def confirm(query: CallbackQuery, callback_data: ConfirmBatch, context: Co
         callback_answer.text = text(lang, "batch.already")
         return
     metrics.debited(choice.price * len(made))
+    # paid: started first, whatever happens to the messages below (the watchdog starts it too, later)
+    await asyncio.to_thread(context.send, ActorName.LAUNCH_BATCH, batch.id)
     await query.message.edit_text(text(lang, "batch.started", count=len(made), total=choice.price * len(made)))
     summary = await bot.send_message(query.message.chat.id, text(lang, "batch.summary", done=0, size=len(made)))
     await asyncio.to_thread(batches.remember_summary, batch.id, summary.message_id)
     for job in made:
         await announce(context, bot, job)
-    await asyncio.to_thread(context.send, ActorName.LAUNCH_BATCH, batch.id)
+    await asyncio.to_thread(context.send, ActorName.SHOW_BATCH, batch.id)  # some may have ended meanwhile
 
 
 def _size(data: dict) -> int:

@@ -46,6 +46,7 @@ from ..flow import (
     NewPhoto,
     Request,
     download_photo,
+    prompt_before_charge,
     refused_description,
     refused_text,
     start_generation,
@@ -68,7 +69,13 @@ async def take_album_item(message: Message, context: Context, bot: Bot, seller: 
     async def take_album(first: Message, items: list[Item]) -> None:
         await _take_album(first, request, state, sort_out(items))
 
-    await albums.add(message, take_album)
+    async def late_or_failed(late: Message | None) -> None:
+        if late is not None:
+            await late.answer(text(lang, "album.late"))
+        else:
+            await message.answer(text(lang, "error.internal", support=context.settings.telegram.support_contact))
+
+    await albums.add(message, take_album, late_or_failed)
 
 
 @router.message(F.photo)
@@ -371,7 +378,7 @@ async def _generate(message: Message, request: Request, file_ids: list[str], inf
     settings, seller, lang = request.settings, request.seller, request.lang
     choice = formats.seller_choice(settings, seller)  # the price checked here is the price debited
     if await asyncio.to_thread(credits.balance_of, seller.id) < choice.price:
-        await _keep_for_top_up(message, request, file_ids, info)
+        await _keep_for_top_up(message, request, file_ids, info, seller.style if style is None else style, brief)
         return
     in_flight = await asyncio.to_thread(jobs_in_flight, seller.id)
     if in_flight >= settings.telegram.max_jobs_in_flight:
@@ -382,10 +389,15 @@ async def _generate(message: Message, request: Request, file_ids: list[str], inf
         first, *more = _distinct(fetched)
         if len(fetched) > 1 + len(more):
             await message.answer(text(lang, "album.left_out.duplicates", count=len(fetched) - 1 - len(more)))
+        written = await prompt_before_charge(request.context, first, more, info, seller.style if style is None
+                                             else style, brief, request.metrics.refusals.labels("prompt").inc)
+        if written is False:  # the prompt model won't work with these photos: nothing charged
+            await message.answer(text(lang, "photo.refused"))
+            return
         job = await start_generation(request.context, request.bot, seller, message.chat.id, info,
                                      photo_file_id=first.file_id, photo_bytes=first.data, more_photos=more,
                                      job_id=uuid.uuid5(JOB_IDS, job_key), on_debit=request.metrics.debited,
-                                     choice=choice, style=style, brief=brief)
+                                     choice=choice, style=style, brief=brief, written=written)
         if more and not model_spec(choice.model).takes_references:
             await message.answer(_first_only_text(settings, lang, choice, job.photo_count))
     except PhotoProblem as problem:
@@ -425,7 +437,8 @@ def _first_only_text(settings: Settings, lang: str, choice, count: int) -> str:
     return words
 
 
-async def _keep_for_top_up(message: Message, request: Request, file_ids: list[str], info: str) -> None:
+async def _keep_for_top_up(message: Message, request: Request, file_ids: list[str], info: str, style: str = "",
+                           brief: str = "") -> None:
     """Out of credits: keep the photos and description, offer the packs; the
     payment that lands in time starts the video (see ``routers.buy``)."""
     settings, lang = request.settings, request.lang
@@ -439,7 +452,7 @@ async def _keep_for_top_up(message: Message, request: Request, file_ids: list[st
     first, *more = stored
     await asyncio.to_thread(pending.keep, user_id=request.seller.id, chat_id=message.chat.id, product_info=info,
                             ttl_s=settings.credits.pending_request_ttl_s, photo_path=first.path,
-                            photo_file_id=first.file_id, more_photos=more)
+                            photo_file_id=first.file_id, more_photos=more, style=style, brief=brief)
     price = formats.seller_choice(settings, request.seller).price
     await message.answer(await kept_for_top_up_text(settings, lang, request.seller.id, info, price),
                          reply_markup=packs_keyboard(lang, settings.credits.packs, settings.credits.price))
