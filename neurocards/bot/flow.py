@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
-import mimetypes
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
@@ -148,8 +147,8 @@ async def prompt_before_charge(context: Context, photo: NewPhoto, more: Sequence
         return None
     found = settings.styles.find(style)
     try:
-        mime = mimetypes.guess_type("photo" + inspect_image(photo.data).suffix)[0]
-        images = [Image(p.data, mimetypes.guess_type("photo" + inspect_image(p.data).suffix)[0]) for p in more]
+        mime = inspect_image(photo.data).mime_type
+        images = [Image(p.data, inspect_image(p.data).mime_type) for p in more]
         return await asyncio.wait_for(context.prompt_writer.awrite(
             photo.data, mime, info, more_images=images, style=found.guidance if found else "", brief=brief),
             timeout=settings.openai.prompt_before_charge_timeout_s)

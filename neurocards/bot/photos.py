@@ -53,6 +53,10 @@ class PhotoInfo:
     height: int
     suffix: str
 
+    @property
+    def mime_type(self) -> str:
+        return next(mime for mime, suffix in PHOTO_TYPES.items() if suffix == self.suffix)
+
 
 def inspect_image(data: bytes) -> PhotoInfo:
     """Open the image for real (a renamed PDF is not a photo) and check its size."""

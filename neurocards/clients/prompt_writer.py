@@ -130,10 +130,9 @@ class PromptWriter:
             messages=build_messages(images, info, style=style, brief=cap_text(brief, self.max_info_chars),
                                     refused=refused),
         )
-        prompt = prompt_of(completion)
-        self.logger.debug("Wrote a %d-char prompt (%s).", len(prompt), describe(completion))
-        usage = completion.usage
-        return Written(prompt, getattr(usage, "prompt_tokens", 0) or 0, getattr(usage, "completion_tokens", 0) or 0)
+        written = written_of(completion)
+        self.logger.debug("Wrote a %d-char prompt (%s).", len(written.prompt), describe(completion))
+        return written
 
     async def awrite(self, image: bytes, mime_type: str, product_info: str, *, more_images: Sequence[Image] = (),
                      style: str = "", brief: str = "") -> Written:
@@ -148,9 +147,7 @@ class PromptWriter:
             messages=build_messages([Image(image, mime_type), *more_images], info, style=style,
                                     brief=cap_text(brief, self.max_info_chars)),
         )
-        usage = completion.usage
-        return Written(prompt_of(completion), getattr(usage, "prompt_tokens", 0) or 0,
-                       getattr(usage, "completion_tokens", 0) or 0)
+        return written_of(completion)
 
     def close(self) -> None:
         """Close the HTTP connections."""
@@ -236,6 +233,13 @@ def prompt_of(completion: ChatCompletion) -> str:
     if prompt.lower().startswith(REFUSAL_OPENINGS):
         raise ModelRefused(f"the model refused in plain text ({request})")
     return cap_text(prompt, MAX_PROMPT_CHARS)
+
+
+def written_of(completion: ChatCompletion) -> Written:
+    """The usable prompt in ``completion`` and the tokens it took (``usage``)."""
+    usage = completion.usage
+    return Written(prompt_of(completion), getattr(usage, "prompt_tokens", 0) or 0,
+                   getattr(usage, "completion_tokens", 0) or 0)
 
 
 def describe(completion: ChatCompletion) -> str:

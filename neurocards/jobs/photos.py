@@ -16,13 +16,14 @@ from collections.abc import Sequence
 
 from ..models import Job, JobPhoto, utcnow
 
-__all__ = ["MAX_PHOTOS", "Photo", "more_photos", "add", "copy", "count", "uploaded", "remember_upload",
+__all__ = ["MAX_PHOTOS", "Photo", "more_photos", "add", "copy", "count", "uploaded", "still_valid", "remember_upload",
            "forget_uploads"]
 
 #: Photos of one product a job takes (Veo's reference-to-video takes three).
 MAX_PHOTOS = 3
 
-#: An upload is reused only while it stays valid this much longer (KIE fetches it after the create).
+#: An upload is reused only while it stays valid this much longer: KIE fetches it after the
+#: create, and a resubmit may come a while later.
 UPLOAD_REUSE_MARGIN = dt.timedelta(minutes=10)
 
 
@@ -61,12 +62,14 @@ def copy(parent: Job, child: Job) -> None:
         JobPhoto.insert_many(rows).execute()
 
 
+def still_valid(url: str, expires: dt.datetime | None) -> str | None:
+    """``url`` (a photo in KIE's file store) while it stays good past the reuse margin, else None."""
+    return url if url and expires is not None and expires - UPLOAD_REUSE_MARGIN > utcnow() else None
+
+
 def uploaded(photo: JobPhoto) -> str | None:
     """The photo's URL in KIE's file store while still good, else None."""
-    expires = photo.kie_image_expires_at
-    if photo.kie_image_url and expires is not None and expires - UPLOAD_REUSE_MARGIN > utcnow():
-        return photo.kie_image_url
-    return None
+    return still_valid(photo.kie_image_url, photo.kie_image_expires_at)
 
 
 def remember_upload(photo: JobPhoto, url: str, valid_s: float) -> None:

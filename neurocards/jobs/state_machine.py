@@ -383,18 +383,10 @@ def mark_failure_notified(job_id) -> bool:
     )
 
 
-#: An uploaded photo is reused only while it stays valid this much longer: KIE
-#: fetches it after the create, and a resubmit may come a while later.
-UPLOAD_REUSE_MARGIN = dt.timedelta(minutes=10)
-
-
 def uploaded_image(job: Job) -> str | None:
     """The job's photo in KIE's file store, while its URL is still good; else None
     (upload once per job: resubmits and retries reuse it)."""
-    expires = job.kie_image_expires_at
-    if job.kie_image_url and expires is not None and expires - UPLOAD_REUSE_MARGIN > utcnow():
-        return job.kie_image_url
-    return None
+    return photos.still_valid(job.kie_image_url, job.kie_image_expires_at)
 
 
 def remember_upload(job_id, url: str, valid_s: float) -> None:

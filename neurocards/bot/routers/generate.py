@@ -7,7 +7,6 @@ import asyncio
 import hashlib
 import html
 import logging
-import mimetypes
 import uuid
 
 from aiogram import Bot, F, Router
@@ -277,7 +276,7 @@ async def _suggested(request: Request, data: dict) -> list[str] | None:
         images = []
         for file_id in data["photo_file_ids"]:
             photo = await download_photo(request.bot, file_id)
-            images.append(Image(photo, mimetypes.guess_type("photo" + inspect_image(photo).suffix)[0]))
+            images.append(Image(photo, inspect_image(photo).mime_type))
         return await asyncio.wait_for(asyncio.to_thread(
             request.context.idea_writer.suggest, images, data["info"], request.lang),
             timeout=settings.styles.ideas_timeout_s)
