@@ -51,7 +51,8 @@ def debits(chat: Chat) -> list[int]:
 
 def most_running_at_once(jobs: list[Job]) -> int:
     """The most of ``jobs`` that were between starting and ending at one moment."""
-    events = sorted([(job.enhancing_at, 1) for job in jobs] + [(job.done_at or job.failed_at, -1) for job in jobs],
+    # a batch job's created_at is its release (its prompt may be written before the charge: no enhancing_at)
+    events = sorted([(job.created_at, 1) for job in jobs] + [(job.done_at or job.failed_at, -1) for job in jobs],
                     key=lambda event: (event[0], event[1]))
     running = most = 0
     for _, step in events:
@@ -112,6 +113,45 @@ def test_a_batch_the_balance_cant_cover_is_refused_whole_then_goes_on_after_a_to
     chat.wait_video(4, timeout=120)
     assert [job.status for job in chat.ended_jobs()] == ["done"] * 4
     assert debits(chat) == [-1] * 4 and chat.balance() == 2
+
+
+def test_a_photo_of_the_batch_the_prompt_model_refuses_is_left_out_and_not_charged(bot):
+    import uuid
+
+    from neurocards.bot.flow import JOB_IDS
+
+    chat = Chat(bot)
+    chat.start()
+    credits.grant(chat.id, 3, "test")
+    photo = album(chat, "refused", 4)
+    offer = chat.wait_text(chat.t("batch.offer.album", count=4, price=1, total=4, balance=4))
+    before = bot.calls("openai").get("POST /v1/chat/completions", 0)
+    bot.fault("openai", "refusal", count=1, match={"endpoint": "chat"})  # one of the four prompts, written at once
+    chat.press(callback_data=f"batch:{photo}:4:4", message_id=offer["message_id"])
+
+    chat.wait_edited(offer, chat.t("batch.started", count=3, total=3))
+    chat.wait_video(3, timeout=120)
+    jobs = chat.ended_jobs()
+    assert [job.status for job in jobs] == ["done"] * 3 and all(job.openai_input_tokens > 0 for job in jobs)
+    ids = [uuid.uuid5(JOB_IDS, f"batch:{chat.id}:{photo}:{number}") for number in range(4)]
+    [left_out] = [number for number, job_id in enumerate(ids, start=1) if job_id not in {job.id for job in jobs}]
+    chat.wait_text(chat.t("batch.some_refused", numbers=str(left_out)))
+    assert debits(chat) == [-1] * 3 and chat.balance() == 1 and Batch.get(Batch.user == chat.id).size == 3
+    # every prompt written before the charge, none again in the worker
+    assert bot.calls("openai")["POST /v1/chat/completions"] - before == 4
+
+
+def test_a_batch_whose_every_photo_the_prompt_model_refuses_charges_nothing(bot):
+    chat = Chat(bot)
+    chat.start()
+    credits.grant(chat.id, 3, "test")
+    photo = album(chat, "allrefused", 4)
+    offer = chat.wait_text(chat.t("batch.offer.album", count=4, price=1, total=4, balance=4))
+    bot.fault("openai", "refusal", count=4, match={"endpoint": "chat"})
+    chat.press(callback_data=f"batch:{photo}:4:4", message_id=offer["message_id"])
+    chat.wait_text(chat.t("batch.all_refused"))
+    assert (chat.jobs(), debits(chat), chat.balance()) == ([], [], 4)
+    assert not Batch.select().where(Batch.user == chat.id).exists()
 
 
 def test_a_batch_confirmed_twice_is_made_once(bot):

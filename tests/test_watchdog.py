@@ -190,3 +190,60 @@ def test_a_batch_whose_start_was_lost_is_started_by_the_watchdog_and_queues_behi
     assert [(ledger(job, "debit"), ledger(job, "refund")) for job in ended] == [(1, 0)] * 3
     assert len(videos(seller)) == 3
     assert rescues(stack, "created", "resend") >= 1
+
+
+def waiting_batch(stack, seller, name: str, size: int) -> list[Job]:
+    """A batch of ``size`` made and debited whose launch message was never sent."""
+    from neurocards.jobs import batches
+    from neurocards.money import credits
+    from tests.pipeline_fixtures import PRODUCT_JPG
+
+    credits.grant(seller.id, size, "test")
+    context = stack.context
+    videos_ = []
+    for number in range(size):
+        job_id = uuid.uuid4()
+        path = context.storage.save_photo(job_id, PRODUCT_JPG.read_bytes())
+        videos_.append(batches.BatchJob(job_id, f"Mug #{number}", str(path)))
+    _, made, created = batches.start_batch(key=f"batch:{seller.id}:{name}", user_id=seller.id, chat_id=seller.id,
+                                           language=seller.language, videos=videos_,
+                                           price=context.settings.credits.price, tier="fast", model="",
+                                           aspect_ratio="", preset="")
+    assert created
+    return made
+
+
+def test_a_batch_job_waiting_past_its_longest_wait_is_failed_and_refunded(stack):
+    # Given a batch whose jobs have waited their turn for longer than watchdog.batch_wait_s
+    seller = Seller(stack)
+    made = waiting_batch(stack, seller, "too-long", 2)
+    long_ago = utcnow() - dt.timedelta(seconds=stack.context.settings.watchdog.batch_wait_s + 3600)
+    Job.update(created_at=long_ago, updated_at=long_ago).where(Job.id.in_([job.id for job in made])).execute()
+
+    # When the watchdog finds them
+    ended = [wait_for_final(job.id, timeout=90) for job in made]
+
+    # Then each is failed past its deadline and refunded once, and the seller is told
+    assert [(job.status, job.error_class) for job in ended] == [("failed", "expired")] * 2
+    assert [(ledger(job, "debit"), ledger(job, "refund")) for job in ended] == [(1, 1)] * 2
+    wait_until(lambda: all(Job.get_by_id(job.id).failure_notified_at for job in made), timeout=30)
+    assert videos(seller) == []
+
+
+def test_a_blocked_sellers_waiting_batch_is_refunded_not_made(stack):
+    # Given a batch waiting its turn whose seller has blocked the bot
+    from neurocards import users
+
+    seller = Seller(stack)
+    made = waiting_batch(stack, seller, "blocked", 3)
+    users.mark_blocked(seller.id)
+    idle = utcnow() - dt.timedelta(seconds=stack.context.settings.watchdog.created_s + 60)
+    Job.update(updated_at=idle).where(Job.id.in_([job.id for job in made])).execute()
+
+    # When the watchdog launches the batch nobody looked after
+    ended = [wait_for_final(job.id, timeout=90) for job in made]
+
+    # Then none is made: each failed for the block and refunded once, nothing sent to KIE
+    assert [(job.status, job.error_class) for job in ended] == [("failed", "telegram_blocked")] * 3
+    assert [(ledger(job, "debit"), ledger(job, "refund")) for job in ended] == [(1, 1)] * 3
+    assert [(job.kie_task_id, job.enhancing_at) for job in ended] == [("", None)] * 3

@@ -21,6 +21,7 @@ from ..models import ACTIVE_STATUSES, Batch, Job, JobStatus, User, utcnow
 from ..money import credits
 from ..money.credits import InsufficientCredits
 from . import photos
+from .state_machine import prompt_fields
 
 __all__ = ["BatchJob", "Progress", "MAX_BATCH", "start_batch", "let_go", "progress", "batch_jobs",
            "remember_summary", "waiting_jobs"]
@@ -40,6 +41,7 @@ class BatchJob:
     more_photos: Sequence[photos.Photo] = ()
     style: str = ""
     brief: str = ""
+    written: object = None  # its prompt, when written before the charge (a ``Written``)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -79,6 +81,7 @@ def start_batch(*, key: str, user_id: int, chat_id: int, language: str, videos: 
                 photo_count=1 + len(video.more_photos[: photos.MAX_PHOTOS - 1]), tier=tier, model=model,
                 aspect_ratio=aspect_ratio, preset=preset, price=price, style=video.style, brief=video.brief,
                 batch=batch.id, batch_waiting=True, callback_secret=uuid.uuid4().hex,
+                **prompt_fields(video.written),
             )
             photos.add(job, video.more_photos)
             credits.debit_job(job, price)  # each its own debit, all in this transaction

@@ -132,6 +132,15 @@ def recent_jobs(user_id: int, limit: int) -> list[Job]:
     return list(Job.select().where(Job.user == user_id).order_by(Job.created_at.desc()).limit(limit))
 
 
+def prompt_fields(written) -> dict:
+    """A job's columns for a prompt written before its charge (``Written``): the
+    prompt and its token counts; none when the pipeline is to write it."""
+    if written is None:
+        return {}
+    return {"prompt": written.prompt, "openai_input_tokens": written.input_tokens,
+            "openai_output_tokens": written.output_tokens}
+
+
 def start_job(
     *,
     user_id: int,
@@ -202,8 +211,7 @@ def start_job(
             price=price,
             style=style,
             brief=brief,
-            **({"prompt": written.prompt, "openai_input_tokens": written.input_tokens,
-                "openai_output_tokens": written.output_tokens} if written is not None else {}),
+            **prompt_fields(written),
             photo_count=parent.photo_count if parent is not None else 1 + len(more_photos[: photos.MAX_PHOTOS - 1]),
             **(_refinished_from(parent) if refinish else {}),
             **(_uploaded_from(parent) if parent is not None else {}),

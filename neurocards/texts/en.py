@@ -78,6 +78,8 @@ TEXTS = {
     "batch.summary": "🎞 {done} of {size} videos ready.",
     "batch.summary.failed": "{failed} couldn't be made; their credits are back.",
     "batch.summary.ended": "All done.",
+    "batch.all_refused": "Nothing was charged: the video writer won't work with these photos (they may show something against the content rules). Send other photos: the products alone, clearly lit, no people.",
+    "batch.some_refused": "Left out of the batch and not charged: No. {numbers}. The video writer won't work with those photos (they may show something against the content rules). Send another photo of each such product on its own.",
     "batch.already": "These videos are already being made.",
     "batch.stale": "This offer is no longer open. Send the photos again.",
     "status.batch_waiting": "🕒 In line behind your other videos.",

@@ -6,14 +6,18 @@ The offer says N videos × price = total and the balance; the one confirmation
 makes and debits them all in one transaction (:mod:`neurocards.jobs.batches`)
 or, the balance short, none, with "Buy credits" beside it: once topped up, the
 same button goes on.  A confirmation sent twice makes the batch once; one made
-after the price changed is offered again at the new price.  Each video is a
+after the price changed is offered again at the new price.  Each video's prompt is
+written before the charge: one the prompt model refuses is left out, named and
+not charged.  Each video is a
 normal job with its status line; one summary message counts them as they end.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import uuid
+from typing import NamedTuple
 
 from aiogram import Bot, Router
 from aiogram.filters import StateFilter
@@ -31,7 +35,17 @@ from ...models import User
 from ...money import credits
 from ...money.credits import InsufficientCredits
 from ...texts import text
-from ..flow import JOB_IDS, Request, announce, download_photo, refused_description, refused_text, tier_closed_text
+from ..flow import (
+    JOB_IDS,
+    NewPhoto,
+    Request,
+    announce,
+    download_photo,
+    prompt_before_charge,
+    refused_description,
+    refused_text,
+    tier_closed_text,
+)
 from ..metrics import BotMetrics
 from ..photos import PhotoProblem, inspect_image
 from ..states import NewJob
@@ -126,7 +140,14 @@ async def confirm(query: CallbackQuery, callback_data: ConfirmBatch, context: Co
     try:
         await asyncio.to_thread(kie_balance.check, context.redis, context.settings, choice.tier,
                                 formats.tiers(context.settings))
-        videos = await _videos(request, data, key)
+        balance = await asyncio.to_thread(credits.balance_of, seller.id)
+        if balance < callback_data.total:  # no prompts written for a batch that can't be paid
+            raise InsufficientCredits(seller.id, balance, callback_data.total)
+        videos, refused = await _with_prompts(request, await _videos(request, data, key))
+        if not videos:  # the prompt model would make none of them: nothing charged
+            await state.clear()
+            await query.message.answer(text(lang, "batch.all_refused"))
+            return
         batch, made, created = await asyncio.to_thread(
             batches.start_batch, key=key, user_id=seller.id, chat_id=query.message.chat.id, language=lang,
             videos=videos, price=choice.price, tier=choice.tier.name, model=choice.model,
@@ -150,6 +171,8 @@ async def confirm(query: CallbackQuery, callback_data: ConfirmBatch, context: Co
     # paid: started first, whatever happens to the messages below (the watchdog starts it too, later)
     await asyncio.to_thread(context.send, ActorName.LAUNCH_BATCH, batch.id)
     await query.message.edit_text(text(lang, "batch.started", count=len(made), total=choice.price * len(made)))
+    if refused:
+        await query.message.answer(text(lang, "batch.some_refused", numbers=", ".join(map(str, refused))))
     summary = await bot.send_message(query.message.chat.id, text(lang, "batch.summary", done=0, size=len(made)))
     await asyncio.to_thread(batches.remember_summary, batch.id, summary.message_id)
     for job in made:
@@ -161,29 +184,60 @@ def _size(data: dict) -> int:
     return len(data["looks"]) if data.get("kind") == "looks" else len(data.get("photo_file_ids", []))
 
 
-async def _videos(request: Request, data: dict, key: str) -> list[batches.BatchJob]:
+class _Video(NamedTuple):
+    """One of the batch's videos before the charge: the job, and the photos its prompt is written from."""
+
+    job: batches.BatchJob
+    first: NewPhoto
+    more: list[NewPhoto]
+
+
+async def _videos(request: Request, data: dict, key: str) -> list[_Video]:
     """What each of the batch's videos is made from, its photos fetched and stored."""
     storage, info = request.context.storage, data["info"]
     if data["kind"] == "album":  # a video per photo, each its own product
         videos = []
         for number, file_id in enumerate(data["photo_file_ids"]):
             job_id = uuid.uuid5(JOB_IDS, f"{key}:{number}")
-            path = await _stored(request, storage, job_id, file_id)
-            videos.append(batches.BatchJob(job_id, info, path, file_id))
+            path, photo = await _stored(request, storage, job_id, file_id)
+            videos.append(_Video(batches.BatchJob(job_id, info, path, file_id), photo, []))
         return videos
     first_id, *more_ids = data["photo_file_ids"]
     base = uuid.uuid5(JOB_IDS, f"{key}:photos")
-    first = await _stored(request, storage, base, first_id)
-    more = [photos.Photo(await _stored(request, storage, f"{base}-{n}", file_id), file_id)
-            for n, file_id in enumerate(more_ids, start=1)]
-    return [batches.BatchJob(uuid.uuid5(JOB_IDS, f"{key}:{number}"), info, first, first_id, more, style=look)
+    first_path, first = await _stored(request, storage, base, first_id)
+    stored_more = [await _stored(request, storage, f"{base}-{n}", file_id) for n, file_id in enumerate(more_ids, 1)]
+    more = [photos.Photo(path, photo.file_id) for path, photo in stored_more]
+    return [_Video(batches.BatchJob(uuid.uuid5(JOB_IDS, f"{key}:{number}"), info, first_path, first_id, more,
+                                    style=look), first, [photo for _, photo in stored_more])
             for number, look in enumerate(data["looks"])]  # one product: its photos shared by every look
 
 
-async def _stored(request: Request, storage, name, file_id: str) -> str:
+async def _stored(request: Request, storage, name, file_id: str) -> tuple[str, NewPhoto]:
     data = await download_photo(request.bot, file_id)
     suffix = (await asyncio.to_thread(inspect_image, data)).suffix
-    return str(await asyncio.to_thread(storage.save_photo, name, data, suffix))
+    return str(await asyncio.to_thread(storage.save_photo, name, data, suffix)), NewPhoto(data, file_id)
+
+
+#: Prompts written at once for a batch before its charge (a batch is at most ten).
+PROMPTS_AT_ONCE = 4
+
+
+async def _with_prompts(request: Request, videos: list[_Video]) -> tuple[list[batches.BatchJob], list[int]]:
+    """Each video's prompt written before the charge, a few at once (``openai.prompt_before_charge``):
+    the jobs to make, and the numbers (from 1) of those the prompt model refused, left out
+    and not charged.  A prompt not written now (an outage, a slow answer) is the pipeline's."""
+    gate = asyncio.Semaphore(PROMPTS_AT_ONCE)
+    refused = request.metrics.refusals.labels("prompt").inc
+
+    async def written(video: _Video):
+        async with gate:
+            return await prompt_before_charge(request.context, video.first, video.more, video.job.product_info,
+                                              video.job.style, video.job.brief, refused)
+
+    results = await asyncio.gather(*(written(video) for video in videos))
+    jobs = [dataclasses.replace(video.job, written=result) for video, result in zip(videos, results)
+            if result is not False]
+    return jobs, [number for number, result in enumerate(results, start=1) if result is False]
 
 
 @router.callback_query(ConfirmBatch.filter())
