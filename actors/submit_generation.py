@@ -9,7 +9,10 @@ reused by resubmits and retries while valid), *before* a create slot is taken,
 so the slot is spent on the create alone.  The create takes a slot from one of
 KIE's keys (:mod:`neurocards.limits.kie_keys`); with none free the message comes back
 exactly when the soonest frees, and the job remembers the key that created its
-task, for its polls.
+task, for its polls.  When more jobs wait for a create than one window lets
+through, only those at the front of the fair order try for a slot
+(:mod:`neurocards.limits.fair_share`: round-robin across sellers); the others
+come back when the jobs ahead of them should have been created.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from neurocards.errors import PipelineError, is_content_policy
 from neurocards.jobs import Claim, photos
 from neurocards.jobs.formats import filmed_as
 from neurocards.jobs.pipeline import current_delivery_id, current_message_id
+from neurocards.limits import fair_share
 from neurocards.limits.kie_keys import KeyTrouble
 from neurocards.logs import job_logger
 from neurocards.media.local import local_more_photo, local_photo
@@ -59,6 +63,11 @@ def submit_generation(job_id: str) -> None:
     try:
         image_url = _uploaded_photo(job)
         references = _uploaded_references(job)
+        turn = fair_share.turn(job, _settings)
+        if turn.wait_s:  # more jobs wait for a create than a window lets through, and this one is behind
+            jobs.release(job.id, Claim.SUBMIT, delivery_id)
+            declare.defer(delay_s=turn.wait_s + random.uniform(0, SLOT_JITTER_S))
+            return
         key, slot = context.kie_keys.create_slot()
         if not slot:
             jobs.release(job.id, Claim.SUBMIT, delivery_id)

@@ -98,12 +98,12 @@ def test_the_time_left_counts_down_and_a_late_stage_still_has_some_left(settings
 def test_the_queue_position_is_shown_only_behind_others(settings):
     waiting = [Job.create(user=1, chat_id=1, status="created", created_at=T0 + dt.timedelta(seconds=i))
                for i in range(3)]
-    assert [eta.queue_position(job) for job in waiting] == [0, 2, 3]
+    assert [eta.queue_position(job, settings) for job in waiting] == [0, 2, 3]
     for_kie = [Job.create(user=1, chat_id=1, status="generating", kie_task_id="", created_at=T0,
                           generating_at=T0 + dt.timedelta(seconds=i)) for i in range(2)]
-    assert [eta.queue_position(job) for job in for_kie] == [0, 2]
+    assert [eta.queue_position(job, settings) for job in for_kie] == [0, 2]
     filming = Job.create(user=1, chat_id=1, status="generating", kie_task_id="task", generating_at=T0)
-    assert eta.queue_position(filming) == 0
+    assert eta.queue_position(filming, settings) == 0
 
 
 def test_the_status_text_says_the_state_what_it_is_made_in_the_queue_and_the_time_left(settings):

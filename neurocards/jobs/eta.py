@@ -25,6 +25,7 @@ import datetime as dt
 import statistics
 import time
 
+from ..limits import fair_share
 from ..models import Job, JobStatus, utcnow
 from ..texts import text
 from . import formats
@@ -100,23 +101,25 @@ def _same_model(model: str, settings):
     return Job.model == model
 
 
-def queue_position(job: Job) -> int:
+def queue_position(job: Job, settings) -> int:
     """1 + the jobs ahead of this one waiting for the same thing — a worker to take
-    them up (``created``), or a KIE create slot (``generating`` with no task yet);
-    0 when nobody is ahead of it or it is not waiting."""
+    them up (``created``), or a KIE create slot (``generating`` with no task yet,
+    in the order creates follow: :mod:`neurocards.limits.fair_share`); 0 when
+    nobody is ahead of it or it is not waiting."""
     if job.status == JobStatus.CREATED and getattr(job, "batch_waiting", False):
         return 0  # waiting its turn in its batch (the status line says so), not for a worker
     if job.status == JobStatus.CREATED:
         ahead = Job.select().where((Job.status == JobStatus.CREATED) & (Job.created_at < job.created_at)
                                    & (Job.batch_waiting == False)).count()  # noqa: E712  (peewee's SQL)
-    elif job.status == JobStatus.GENERATING and not job.kie_task_id and job.generating_at is not None:
-        ahead = (Job.select()
-                 .where((Job.status == JobStatus.GENERATING) & (Job.kie_task_id == "")
-                        & (Job.generating_at < job.generating_at))
-                 .count())
+    elif _waits_for_create(job):
+        ahead = fair_share.place(job, settings)
     else:
         return 0
     return ahead + 1 if ahead else 0
+
+
+def _waits_for_create(job: Job) -> bool:
+    return job.status == JobStatus.GENERATING and not job.kie_task_id and job.generating_at is not None
 
 
 def estimate(job: Job, settings, now: dt.datetime | None = None) -> Estimate | None:
@@ -126,11 +129,16 @@ def estimate(job: Job, settings, now: dt.datetime | None = None) -> Estimate | N
     if status not in SHOWN_WHILE:
         return None
     typical = typical_stage_s(job.model or settings.kie.model, settings)
+    position = queue_position(job, settings)
+    later = sum(typical[stage] for stage in STAGES[STAGES.index(status) + 1:])
+    if _waits_for_create(job) and position:  # filming starts once the jobs ahead are created
+        rate = fair_share.creates_per_s(settings)
+        wait_s = (position - 1) / rate if rate else 0.0
+        return Estimate(seconds_left=wait_s + typical[status] + later, position=position)
     entered = getattr(job, f"{status}_at") or job.created_at
     elapsed = ((now or utcnow()) - entered).total_seconds()
     current = max(typical[status] - elapsed, OVERDUE_SHARE * typical[status])
-    later = sum(typical[stage] for stage in STAGES[STAGES.index(status) + 1:])
-    return Estimate(seconds_left=current + later, position=queue_position(job))
+    return Estimate(seconds_left=current + later, position=position)
 
 
 def time_left_text(language: str, seconds_left: float) -> str:

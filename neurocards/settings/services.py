@@ -54,6 +54,8 @@ class KieSettings(Section):
     key_park_s: float = Field(600.0, gt=0)  # a key answering 401/402 is not used for this long
     create_limit: int = Field(20, ge=0)  # KIE's creates per key in any create_window_s; 0: none (benchmarks)
     create_window_s: float = Field(10.0, gt=0)
+    fair_share: bool = True  # creates round-robin across sellers when more wait than a window lets through
+    paid_lane: bool = False  # ... with the sellers who ever paid first
     poll_per_s: float = Field(10.0, ge=0)  # KIE's polls per key per second; 0: none (benchmarks)
     rate_margin_s: float = Field(0.25, ge=0)  # added to KIE's windows: a request's trip never lands inside one
     upload_valid_s: float = Field(72_000.0, gt=0)  # an uploaded photo's URL is reused this long (KIE keeps >= 24 h)
