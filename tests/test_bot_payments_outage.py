@@ -82,3 +82,37 @@ def test_a_payment_whose_update_was_given_up_is_credited_by_the_reconciler(bot, 
     report = audit()
     assert report["ok"], report["problems"]
     assert report["checked"]["payments_recovered"] >= 1
+
+
+def test_a_months_renewal_whose_update_was_given_up_is_credited_as_a_month_by_the_reconciler(bot, outage):
+    import time
+
+    from neurocards.models import LedgerKind, Subscription
+    from tests.test_bot_subscriptions import plan, plan_of, subscribed, welcome
+
+    _, take_away, bring_back = outage
+    # Given a subscribed seller
+    chat = Chat(bot)
+    chat.start()
+    paid = subscribed(chat)
+    subscription = plan_of(chat)
+    # When Telegram renews the plan while the database is away for longer than the bot waits
+    take_away()
+    try:
+        renewal = chat.tg.renew_subscription(chat.id, paid["telegram_payment_charge_id"])
+        chat.wait_text(chat.t("pay.delayed", stars=plan().stars, minutes=1, support="@neurocards_support"),
+                       timeout=30)
+    finally:
+        bring_back()
+    # Then the reconciler credits it as the plan's second month, once, with the renewal's receipt
+    renews = time.strftime("%Y-%m-%d", time.gmtime(renewal["subscription_expiration_date"]))
+    chat.wait_text(chat.t("subscription.receipt.renewal", stars=plan().stars, credits=plan().credits,
+                          balance=welcome() + plan().credits, renews=renews)
+                   + "\n" + chat.t("subscription.receipt.expired", credits=plan().credits), timeout=30)
+    payment = Payment.get(Payment.telegram_charge_id == renewal["telegram_payment_charge_id"])
+    assert payment.recovered_at is not None and payment.subscription_id == subscription.id
+    assert Subscription.get_by_id(subscription.id).months == 2
+    months = LedgerEntry.select().where((LedgerEntry.user == chat.id) & (LedgerEntry.kind == LedgerKind.SUBSCRIPTION))
+    assert months.count() == 2 and chat.balance() == welcome() + plan().credits
+    report = audit()
+    assert report["ok"], report["problems"]

@@ -7,13 +7,16 @@ ours, is a payment whose update met a database outage and was lost (Telegram
 delivers it once): it is credited here, through the same exactly-once path as
 the update (keyed by the charge id), counted as ``recovered`` in
 ``neurocards_payments_total`` and marked on the payment (``recovered_at``), and
-the seller gets the receipt.  A charge younger than ``credits.recover_after_s``
+the seller gets the receipt.  A month of the subscription plan (Telegram lists
+its period with the charge) is credited as a month, its plan made or moved on,
+as the update would have.  A charge younger than ``credits.recover_after_s``
 is left to its update, which may still be on its way.
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 import time
 
@@ -21,7 +24,7 @@ from aiogram import Bot
 
 from ..context import Context
 from ..models import User
-from ..money import invoices, payments
+from ..money import invoices, payments, subscriptions
 from ..money.reconcile import MISMATCH_KINDS, Mismatch, reconcile
 from .background import running
 from .metrics import BotMetrics
@@ -61,10 +64,12 @@ async def recover(context: Context, bot: Bot, metrics: BotMetrics, mismatches: l
         seller = await asyncio.to_thread(User.get_or_none, User.id == mismatch.user_id)
         if seller is None:
             continue
+        month = await asyncio.to_thread(_month_of, mismatch)
         recorded = await asyncio.to_thread(
             payments.record_payment, user_id=seller.id, charge_id=mismatch.charge_id, provider_charge_id="",
             payload=mismatch.payload, currency=invoices.CURRENCY, stars=mismatch.stars, invoice=invoice,
-            recovered=True, referral=context.settings.credits.referral,
+            recovered=True, referral=context.settings.credits.referral, month=month,
+            rollover=context.settings.credits.subscription.rollover,
         )
         recorded_ids.add(mismatch.charge_id)
         if recorded.created:
@@ -76,6 +81,14 @@ async def recover(context: Context, bot: Bot, metrics: BotMetrics, mismatches: l
     return recorded_ids
 
 
+def _month_of(mismatch: Mismatch) -> subscriptions.Month | None:
+    """A lost month of the subscription plan, as Telegram lists it (None: a pack)."""
+    if not mismatch.subscription_period:
+        return None
+    charged_at = dt.datetime.fromtimestamp(mismatch.date, dt.UTC).replace(tzinfo=None)
+    return subscriptions.lost_month(mismatch.user_id, mismatch.payload, charged_at, mismatch.subscription_period)
+
+
 def _signed_invoice(context: Context, mismatch: Mismatch, now: float) -> invoices.Invoice | None:
     """The invoice behind a charge we have no record of, when it is ours to credit."""
     if mismatch.kind != "charge_not_credited" or not mismatch.payload or mismatch.user_id is None:
@@ -84,8 +97,9 @@ def _signed_invoice(context: Context, mismatch: Mismatch, now: float) -> invoice
         return None
     try:
         return invoices.check(context.invoice_key, mismatch.payload, payer_id=mismatch.user_id,
-                              currency=invoices.CURRENCY, total_amount=mismatch.stars, recurring=False)
-    except invoices.InvoiceRefused:  # not an invoice of ours, or a subscription's month: an operator looks at it
+                              currency=invoices.CURRENCY, total_amount=mismatch.stars,
+                              recurring=bool(mismatch.subscription_period))
+    except invoices.InvoiceRefused:  # not an invoice of ours: an operator looks at it
         return None
 
 

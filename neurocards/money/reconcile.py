@@ -33,6 +33,7 @@ class Mismatch:
     stars: int
     payload: str = ""  # a charge we have no record of: the invoice payload Telegram lists with it
     date: int = 0  # ... and when Telegram took the Stars (Unix time)
+    subscription_period: int = 0  # ... and, for a month of a subscription, its period (seconds)
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -49,7 +50,8 @@ def compare(transactions, payments: list[Payment]) -> list[Mismatch]:
     refunded = {t.id: t for t in transactions if t.receiver is not None and _user_of(t.receiver) is not None}
     ours = {payment.telegram_charge_id: payment for payment in payments}
     found = [Mismatch("charge_not_credited", charge, _user_of(t.source), t.amount,
-                      getattr(t.source, "invoice_payload", None) or "", _unix(t.date))
+                      getattr(t.source, "invoice_payload", None) or "", _unix(t.date),
+                      getattr(t.source, "subscription_period", None) or 0)
              for charge, t in charged.items() if charge not in ours]
     for charge, payment in ours.items():
         if charge not in charged:

@@ -37,8 +37,8 @@ from ..db import database, is_postgres
 from ..models import LedgerEntry, LedgerKind, Payment, PaymentStatus, Subscription, SubscriptionStatus, User, utcnow
 from . import credits
 
-__all__ = ["Month", "credit_month", "expired_with", "current", "cancel", "resume", "end_lapsed", "unused_credits",
-           "month_key", "SPENDING_KINDS"]
+__all__ = ["Month", "credit_month", "lost_month", "expired_with", "current", "cancel", "resume", "end_lapsed",
+           "unused_credits", "month_key", "SPENDING_KINDS"]
 
 logger = logging.getLogger(__name__)
 
@@ -86,6 +86,17 @@ def credit_month(payment: Payment, invoice, month: Month, *, rollover: bool) -> 
     credits.move(payment.user_id, invoice.credits, LedgerKind.SUBSCRIPTION, month_key(payment.telegram_charge_id),
                  reason=f"subscription {subscription.id}")
     return Subscription.get_by_id(subscription.id)
+
+
+def lost_month(user_id: int, payload: str, charged_at: dt.datetime, period_s: int) -> Month:
+    """A month Telegram charged whose update we never recorded (the reconciler's): the
+    first when the seller has no plan of ``payload``; a renewal runs a period from the
+    end of the month it follows (Telegram renews at the end), or from its charge."""
+    plan = (Subscription.select().where((Subscription.user == user_id)
+                                        & (Subscription.invoice_payload == payload[:128]))
+            .order_by(Subscription.id.desc()).first())
+    start = charged_at if plan is None else max(charged_at, plan.period_end)
+    return Month(start + dt.timedelta(seconds=period_s), first=plan is None)
 
 
 def _plan_locked(payment: Payment) -> Subscription | None:
