@@ -162,3 +162,36 @@ def test_a_button_for_someone_elses_plan_changes_nothing(bot):
         assert answer["text"] == other.t("subscription.not_yours") and answer["show_alert"] in (True, "true")
     assert Subscription.get_by_id(subscription.id).status == "active"
     assert bot.calls("telegram").get("editUserStarSubscription", 0) == edits
+
+
+def test_a_renewal_that_crossed_the_sellers_cancel_is_refunded_by_itself(bot):
+    # Given a subscribed seller, and the bot away for a moment
+    chat = Chat(bot)
+    chat.start()
+    paid = subscribed(chat)
+    subscription = plan_of(chat)
+    bot.stop("bot")
+    try:
+        # When Telegram renews the plan, and before the bot reads that update the seller's cancel is recorded
+        # (pressed on another instance: Telegram told, then our row)
+        renewal = chat.tg.renew_subscription(chat.id, paid["telegram_payment_charge_id"])
+        import httpx
+
+        from neurocards.money import subscriptions
+
+        told = httpx.post(f"{bot.telegram.url}/bot{SANDBOX_BOT_TOKEN}/editUserStarSubscription",
+                          json={"user_id": chat.id, "telegram_payment_charge_id": paid["telegram_payment_charge_id"],
+                                "is_canceled": True}).json()
+        assert told["ok"] and subscriptions.cancel(subscription.id, chat.id)
+    finally:
+        bot.start_bot()
+
+    # Then the renewal credits nothing, its Stars go back by themselves, once, and the seller is told
+    chat.wait_text(chat.t("subscription.renewal_refunded", stars=plan().stars), timeout=30)
+    charge = renewal["telegram_payment_charge_id"]
+    assert [r["telegram_payment_charge_id"] for r in chat.tg.refunds()].count(charge) == 1
+    payment = Payment.get(Payment.telegram_charge_id == charge)
+    assert (payment.status, payment.credits, payment.subscription_id) == ("refunded", 0, None)
+    assert chat.balance() == welcome() + plan().credits and Subscription.get_by_id(subscription.id).months == 1
+    report = audit()
+    assert report["ok"], report["problems"]

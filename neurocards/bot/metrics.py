@@ -69,7 +69,8 @@ class BotMetrics:
         )
         self.subscriptions = Counter(
             "neurocards_subscriptions_total", "Subscription events: subscribed, renewed, renewal_refused (a renewal "
-            "of a plan cancelled with us), cancelled, resumed, ended.", ["event"], registry=self.registry,
+            "of a plan cancelled with us), renewal_refunded (its Stars given back), cancelled, resumed, "
+            "ended.", ["event"], registry=self.registry,
         )
         self.stars = Counter("neurocards_stars_received_total", "Telegram Stars received for credits.",
                              registry=self.registry)

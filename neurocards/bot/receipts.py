@@ -34,7 +34,13 @@ async def answer_payment(payment: Payment, context: Context, bot: Bot, seller: U
         return  # this payment was answered already (a duplicate update, another instance, the reconciler)
     lang, support = seller.language, context.settings.telegram.support_contact
     if payment.status == PaymentStatus.UNMATCHED:
-        key = "subscription.renewal_refused" if invoices.is_subscription(payment.invoice_payload) else "pay.unmatched"
+        renewal = invoices.is_subscription(payment.invoice_payload)
+        if renewal and await asyncio.to_thread(subscriptions.renews_cancelled_plan, payment) \
+                and await _refund_renewal(bot, payment):
+            metrics.subscriptions.labels("renewal_refunded").inc()
+            await bot.send_message(seller.id, text(lang, "subscription.renewal_refunded", stars=payment.stars))
+            return
+        key = "subscription.renewal_refused" if renewal else "pay.unmatched"
         await bot.send_message(seller.id, text(lang, key, stars=payment.stars, charge_id=payment.telegram_charge_id,
                                                support=support))
         return
@@ -47,6 +53,28 @@ async def answer_payment(payment: Payment, context: Context, bot: Bot, seller: U
     await _thank_inviter(bot, payment, metrics)
     if request is not None:
         await _continue(request, context, bot, seller, metrics, payment.telegram_charge_id)
+
+
+async def _refund_renewal(bot: Bot, payment: Payment) -> bool:
+    """A month Telegram charged for a plan the seller had cancelled with us (the renewal
+    raced the cancel) credited nothing: its Stars go back by themselves, once (the
+    payment's refund claim).  False when they could not: an operator looks at it."""
+    holder = f"cancelled-renewal:{uuid.uuid4().hex}"
+    if not await asyncio.to_thread(payments.claim_refund, payment.id, holder):
+        return False
+    try:
+        await bot.refund_star_payment(user_id=payment.user_id, telegram_payment_charge_id=payment.telegram_charge_id)
+    except TelegramAPIError as exc:  # not a charge Telegram knows (a forged renewal), or no answer
+        if payments.ALREADY_REFUNDED not in getattr(exc, "message", ""):
+            logger.warning("renewal %s for a cancelled plan not refunded: %s", payment.telegram_charge_id,
+                           type(exc).__name__)
+            return False
+    finally:
+        await asyncio.to_thread(payments.release_refund, payment.id, holder)
+    await asyncio.to_thread(payments.mark_refunded, payment.telegram_charge_id)
+    logger.info("renewal %s for a cancelled plan: ⭐%s refunded to %s", payment.telegram_charge_id, payment.stars,
+                payment.user_id)
+    return True
 
 
 def _receipt(payment: Payment, lang: str, balance: int) -> str:

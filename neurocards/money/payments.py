@@ -35,6 +35,10 @@ class Recorded:
     bonus: Movement | None = None  # the inviter's referral bonus this payment earned
 
 
+#: Telegram's answer to a refund of a charge already refunded (the refund is done).
+ALREADY_REFUNDED = "CHARGE_ALREADY_REFUNDED"
+
+
 def record_payment(*, user_id: int, charge_id: str, provider_charge_id: str, payload: str, currency: str,
                    stars: int, invoice: Invoice | None, recovered: bool = False, referral=None,
                    month: subscriptions.Month | None = None, rollover: bool = False) -> Recorded:

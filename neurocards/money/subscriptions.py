@@ -37,8 +37,8 @@ from ..db import database, is_postgres
 from ..models import LedgerEntry, LedgerKind, Payment, PaymentStatus, Subscription, SubscriptionStatus, User, utcnow
 from . import credits
 
-__all__ = ["Month", "credit_month", "lost_month", "expired_with", "current", "cancel", "resume", "end_lapsed",
-           "unused_credits", "month_key", "SPENDING_KINDS"]
+__all__ = ["Month", "credit_month", "lost_month", "renews_cancelled_plan", "expired_with", "current", "cancel",
+           "resume", "end_lapsed", "unused_credits", "month_key", "SPENDING_KINDS"]
 
 logger = logging.getLogger(__name__)
 
@@ -163,6 +163,14 @@ def current(user_id: int) -> Subscription | None:
     return (Subscription.select()
             .where((Subscription.user == user_id) & (Subscription.status != SubscriptionStatus.ENDED))
             .order_by(Subscription.id.desc()).first())
+
+
+def renews_cancelled_plan(payment: Payment) -> bool:
+    """Whether an unmatched month pays a plan the seller cancelled with us (credited
+    nothing: :func:`credit_month`), rather than a payload we could not read."""
+    return (payment.status == PaymentStatus.UNMATCHED and Subscription.select().where(
+        (Subscription.user == payment.user_id) & (Subscription.invoice_payload == payment.invoice_payload)
+        & Subscription.cancelled_at.is_null(False)).exists())
 
 
 def cancel(subscription_id: int, user_id: int) -> bool:

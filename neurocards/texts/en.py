@@ -228,6 +228,7 @@ TEXTS = {
     "subscription.receipt.first": "✅ Subscribed: ⭐{stars} for {credits} cr. this month.\nNext renewal: {renews}. Balance: {balance} cr. Thank you!",
     "subscription.receipt.renewal": "✅ Your plan renewed: ⭐{stars} for {credits} cr. this month.\nNext renewal: {renews}. Balance: {balance} cr.",
     "subscription.receipt.expired": "{credits} unused cr. from last month expired.",
+    "subscription.renewal_refunded": "Telegram charged ⭐{stars} for a monthly plan you had cancelled (the charge crossed your cancellation). Nothing was credited, and the Stars are on their way back to you: nothing for you to do.",
     "subscription.renewal_refused": "Telegram charged ⭐{stars} for a monthly plan you had cancelled, so we credited nothing. Write to {support} with this code and your Stars will be returned: {charge_id}",
     "subscription.refused.expired": "This subscription link has expired. Send /subscription for a fresh one — nothing was charged.",
     "subscription.refused.unknown_pack": "This plan is no longer sold on these terms. Send /subscription to see the current plan — nothing was charged.",

@@ -228,6 +228,7 @@ TEXTS = {
     "subscription.receipt.first": "✅ Подписка оформлена: ⭐{stars} за {credits} кр. на этот месяц.\nСледующее продление: {renews}. Баланс: {balance} кр. Спасибо!",
     "subscription.receipt.renewal": "✅ План продлён: ⭐{stars} за {credits} кр. на этот месяц.\nСледующее продление: {renews}. Баланс: {balance} кр.",
     "subscription.receipt.expired": "Сгорело неиспользованных кредитов прошлого месяца: {credits} кр.",
+    "subscription.renewal_refunded": "Telegram списал ⭐{stars} за месячный план, который вы отменили (списание разминулось с отменой). Ничего не начислено, звёзды уже возвращаются к вам: делать ничего не нужно.",
     "subscription.renewal_refused": "Telegram списал ⭐{stars} за месячный план, который вы отменили, поэтому мы ничего не начислили. Напишите {support} с этим кодом, и звёзды вернутся: {charge_id}",
     "subscription.refused.expired": "Срок этой ссылки на подписку истёк. Отправьте /subscription, чтобы получить новую, — ничего не списано.",
     "subscription.refused.unknown_pack": "Этот план больше не продаётся на таких условиях. Отправьте /subscription, чтобы увидеть текущий план, — ничего не списано.",

@@ -147,7 +147,7 @@ def _when(at: dt.datetime) -> str:
 
 
 #: Telegram's answer when the Stars went back already: the refund is done.
-ALREADY_REFUNDED = "CHARGE_ALREADY_REFUNDED"
+ALREADY_REFUNDED = payments.ALREADY_REFUNDED
 
 
 @router.message(Command("refund"))
