@@ -28,7 +28,7 @@ from neurocards.errors import PipelineError, is_content_policy
 from neurocards.jobs import Claim, photos
 from neurocards.jobs.formats import filmed_as
 from neurocards.jobs.pipeline import current_delivery_id, current_message_id
-from neurocards.limits import fair_share
+from neurocards.limits import fair_share, kie_balance
 from neurocards.limits.kie_keys import KeyTrouble
 from neurocards.logs import job_logger
 from neurocards.media.local import local_more_photo, local_photo
@@ -44,6 +44,8 @@ _settings = context.settings
 #: Added to the exact wait for a create slot, so jobs waiting for the same slot
 #: do not all come back in the same millisecond.
 SLOT_JITTER_S = 0.05
+#: A job held by a closed tier looks again at least this often.
+BREAKER_RECHECK_S = 30.0
 
 
 @declare.stage(time_limit_s=_settings.pipeline.submit_time_limit_s)
@@ -63,6 +65,12 @@ def submit_generation(job_id: str) -> None:
     try:
         image_url = _uploaded_photo(job)
         references = _uploaded_references(job)
+        held_s = _held_by_breaker(job)
+        if held_s:  # its tier closed after it was paid for: it waits for KIE to be back
+            jobs.release(job.id, Claim.SUBMIT, delivery_id)
+            jobs.update_in_state(job.id, JobStatus.GENERATING, where=Job.kie_task_id == "")  # not stuck: waiting
+            declare.defer(delay_s=held_s)
+            return
         turn = fair_share.turn(job, _settings)
         if turn.wait_s:  # more jobs wait for a create than a window lets through, and this one is behind
             jobs.release(job.id, Claim.SUBMIT, delivery_id)
@@ -115,6 +123,24 @@ def submit_generation(job_id: str) -> None:
     if submitted:
         context.metrics.cost("kie", model, task_credits * _settings.economics.usd_per_kie_credit)
         _schedule_first_poll(job)
+
+
+def _held_by_breaker(job: Job) -> float:
+    """How long to wait before looking again when the job's tier is closed at KIE
+    (its balance, or its model failing: :mod:`neurocards.limits.kie_balance`); 0
+    when it is open.  Past ``kie.breaker_hold_s`` the job fails, refunded."""
+    model = job.model or _settings.kie.model
+    reason = kie_balance.closed_reason(context.redis, _settings, model)
+    if reason is None:
+        return 0.0
+    waited_s = (utcnow() - (job.generating_at or job.created_at)).total_seconds()
+    left_s = _settings.kie.breaker_hold_s - waited_s
+    if left_s <= 0:
+        raise PipelineError("kie_paused", f"{model}'s tier closed ({reason}) for {waited_s:.0f} s after the job "
+                                          "was paid")
+    job_logger(job.id).info("%s's tier is closed (%s); the paid job waits for it (%.0f s left)", model, reason,
+                            left_s)
+    return min(left_s, BREAKER_RECHECK_S, _settings.kie.balance_period_s)
 
 
 def _first_poll_s() -> float:

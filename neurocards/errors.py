@@ -62,7 +62,8 @@ class PipelineError(Exception):
 #: Error classes where pressing "Try again" can help (shown as a button).
 TRY_AGAIN_HELPS = frozenset(
     {"network", "rate_limited", "upstream_unavailable", "generation_failed", "generation_timeout",
-     "delivery_failed", "expired", "timeout", "internal", "download_failed", "database", "redis"}
+     "delivery_failed", "expired", "timeout", "internal", "download_failed", "database", "redis",
+     "kie_paused"}
 )
 
 #: KIE body codes (API_FACTS §1.2) -> (kind, error class).

@@ -17,16 +17,20 @@ from neurocards.money import credits, economics
 from neurocards.money.audit import audit
 from neurocards.sandbox.kie_state import UNLIMITED_BALANCE
 from neurocards.settings import load_settings
+from neurocards.texts import text
 from neurocards.users import remember_choice
 from tests.bot_fixtures import Chat, bot  # noqa: F401  (fixtures)
-from tests.pipeline_fixtures import fresh, stack  # noqa: F401  (fixtures)
+from tests.pipeline_fixtures import Seller, fresh, stack  # noqa: F401  (fixtures)
 from tests.services import wait_until
+from tests.stack import wait_for_final
 
 pytestmark = [pytest.mark.parametrize("stack", ["sqlite", "postgres"], indirect=True, scope="module"),
               pytest.mark.usefixtures("bot", "watchdog")]
 
+HOLD_S = 8  # a paid job waits this long for its closed tier (kie.breaker_hold_s)
 STACK_ENV = {"NEUROCARDS_KIE__BALANCE_PERIOD_S": "0.3", "NEUROCARDS_WATCHDOG__PERIOD_S": "0.2",
-             "NEUROCARDS_KIE__BREAKER_MIN_JOBS": "2", "NEUROCARDS_KIE__BREAKER_COOLDOWN_S": "3"}
+             "NEUROCARDS_KIE__BREAKER_MIN_JOBS": "2", "NEUROCARDS_KIE__BREAKER_COOLDOWN_S": "3",
+             "NEUROCARDS_KIE__BREAKER_HOLD_S": str(HOLD_S)}
 FAST, QUALITY = 60, 250  # the sandbox's prices of veo3_fast and veo3, as economics.kie_prices has them
 
 
@@ -102,6 +106,51 @@ def test_an_empty_account_closes_every_tier_and_a_top_up_opens_them_by_itself(bo
     chat.photo(caption="Linen tea towel")
     chat.wait_video()
     assert [job.status for job in chat.ended_jobs()] == ["done"] and debits(chat) == 1
+    assert audit()["ok"]
+
+
+def paid_while_open(bot) -> tuple[Seller, Job]:
+    """A seller whose job was paid just before the tier closed: debited, on its way to KIE."""
+    seller = Seller(bot, credits=1)
+    remember_choice(seller.id, "fast", "9:16", "reels")
+    return seller, seller.start_job("Oak serving tray")
+
+
+def held(bot, job: Job) -> None:
+    wait_until(lambda: any(str(job.id) in line and "the paid job waits for it" in line
+                           for line in bot.log("worker").splitlines()), timeout=30, what="the job to wait for its tier")
+
+
+def test_a_paid_job_waits_for_its_closed_tier_and_is_made_once_it_opens(bot):
+    # Given a job paid for, and KIE's account running dry before its create
+    kie_account(bot, 10)
+    seller, job = paid_while_open(bot)
+
+    # When it reaches its create: it waits, no task, nothing refunded
+    held(bot, job)
+    waiting = Job.get_by_id(job.id)
+    assert (waiting.status, waiting.kie_task_id) == ("generating", "")
+
+    # and once the account is topped up, it goes on by itself: made, charged once, never refunded
+    kie_account(bot, 10_000)
+    done = wait_for_final(job.id, timeout=60)
+    assert done.status == "done" and done.kie_task_id
+    assert [e.kind for e in LedgerEntry.select().where(LedgerEntry.job == job.id)] == ["debit"]
+    assert audit()["ok"]
+
+
+def test_a_paid_job_whose_tier_stays_closed_is_refunded_with_an_apology(bot):
+    # Given a job paid for, and KIE's account dry for longer than a job waits
+    kie_account(bot, 10)
+    seller, job = paid_while_open(bot)
+    held(bot, job)
+
+    # Then, kie.breaker_hold_s later, it fails with its refund, and the seller reads why and what to do
+    ended = wait_for_final(job.id, timeout=HOLD_S + 60)
+    assert (ended.status, ended.error_class) == ("failed", "kie_paused")
+    assert sorted(e.kind for e in LedgerEntry.select().where(LedgerEntry.job == job.id)) == ["debit", "refund"]
+    seller.wait_for_text(text(seller.language, "failure.paused"), timeout=30)
+    kie_account(bot, 10_000)
     assert audit()["ok"]
 
 

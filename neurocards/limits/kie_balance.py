@@ -14,6 +14,11 @@ A model whose recent tasks fail at KIE too often (the watchdog counts them:
 for ``kie.breaker_cooldown_s``; then its tier opens, and the jobs sent after
 the trip are the probe: they count alone, and fail as often, it trips again.
 
+A job paid before its tier closed waits at its KIE create (``submit_generation``)
+for the tier to open again, up to ``kie.breaker_hold_s`` from when it reached
+the create; past that it fails with its refund and an apology
+(``kie_paused``) rather than meeting KIE's 402.
+
     neurocards:kie:balance           {"credits": float, "read_at": unix seconds}
     neurocards:kie:tripped:<model>   unix seconds of the trip, expiring with the cooldown
     neurocards:kie:probe:<model>     unix seconds of the last trip's end: jobs before it don't count
@@ -24,7 +29,8 @@ from __future__ import annotations
 import json
 import time
 
-__all__ = ["KEY", "record", "read", "closed", "trip", "tripped", "counting_since", "TierClosed", "check"]
+__all__ = ["KEY", "record", "read", "closed", "closed_reason", "trip", "tripped", "counting_since", "TierClosed",
+           "check"]
 
 KEY = "neurocards:kie:balance"
 TRIPPED = "neurocards:kie:tripped:{model}"
@@ -87,6 +93,11 @@ def _reason(balance: float | None, redis, settings, model: str) -> str | None:
     if tripped(redis, model):
         return "failing"
     return "balance" if closed(balance, settings, model) else None
+
+
+def closed_reason(redis, settings, model: str) -> str | None:
+    """Why ``model``'s tier is closed now ("balance" or "failing"); None when it is open."""
+    return _reason(read(redis, settings), redis, settings, model)
 
 
 def check(redis, settings, tier, tiers) -> None:

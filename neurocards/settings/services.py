@@ -67,6 +67,7 @@ class KieSettings(Section):
     breaker_min_jobs: int = Field(5, ge=1)  # ... out of at least this many jobs ended at KIE
     breaker_window_s: float = Field(900.0, gt=0)  # ... submitted in this window
     breaker_cooldown_s: float = Field(300.0, gt=0)
+    breaker_hold_s: float = Field(900.0, ge=0)  # a paid job waits this long for its closed tier, then is refunded
 
 
 class OpenAISettings(Section):

@@ -25,6 +25,7 @@ FAILURE_TEXTS = {
     "photo_unreadable": "failure.photo_rejected",
     "photo_too_large": "failure.photo_rejected",
     "generation_failed": "failure.generation_failed",
+    "kie_paused": "failure.paused",
     "generation_timeout": "failure.busy",
     "rate_limited": "failure.busy",
     "upstream_unavailable": "failure.busy",

@@ -131,6 +131,10 @@ TEXTS = {
         "The video service failed to make this video. Your credit is back.\n"
         "Press Try again — a second attempt usually works."
     ),
+    "failure.paused": (
+        "The video service is paused on our side and your video couldn't start in time. Your credit is back — sorry.\n"
+        "Try again in a little while."
+    ),
     "failure.busy": (
         "The video service is overloaded right now and we ran out of time. Your credit is back.\n"
         "Try again in a few minutes."
