@@ -8,6 +8,8 @@ sets revenue against them.  Both databases; the audit clean after each test."""
 
 from __future__ import annotations
 
+import uuid
+
 import httpx
 import pytest
 
@@ -110,10 +112,20 @@ def test_an_empty_account_closes_every_tier_and_a_top_up_opens_them_by_itself(bo
 
 
 def paid_while_open(bot) -> tuple[Seller, Job]:
-    """A seller whose job was paid just before the tier closed: debited, on its way to KIE."""
+    """A seller whose job was paid just before the tier closed: debited, on its way to KIE.
+    In Quality (veo3), so Fast's failure rate, which the breaker test counts, is left alone."""
+    from neurocards import jobs
+    from neurocards.dispatch import ActorName
+    from tests.pipeline_fixtures import PRODUCT_JPG
+
     seller = Seller(bot, credits=1)
-    remember_choice(seller.id, "fast", "9:16", "reels")
-    return seller, seller.start_job("Oak serving tray")
+    context, job_id = bot.context, uuid.uuid4()
+    photo = context.storage.save_photo(job_id, PRODUCT_JPG.read_bytes())
+    job, _ = jobs.start_job(user_id=seller.id, chat_id=seller.id, product_info="Oak serving tray",
+                            language=seller.language, price=1, max_in_flight=2, photo_path=str(photo),
+                            job_id=job_id, tier="quality", model="veo3")
+    context.send(ActorName.ENHANCE_PROMPT, str(job.id))
+    return seller, job
 
 
 def held(bot, job: Job) -> None:
