@@ -89,6 +89,11 @@ def start_batch(*, key: str, user_id: int, chat_id: int, language: str, videos: 
     return batch, made, True
 
 
+def made(key: str) -> bool:
+    """Whether the batch confirmed as ``key`` is made already."""
+    return Batch.select().where(Batch.key == key).exists()
+
+
 def remember_summary(batch_id: int, message_id: int) -> None:
     Batch.update(summary_message_id=message_id).where(Batch.id == batch_id).execute()
 

@@ -140,6 +140,9 @@ async def confirm(query: CallbackQuery, callback_data: ConfirmBatch, context: Co
     try:
         await asyncio.to_thread(kie_balance.check, context.redis, context.settings, choice.tier,
                                 formats.tiers(context.settings))
+        if await asyncio.to_thread(batches.made, key):  # a twin confirmation got there first (its debits are in)
+            callback_answer.text = text(lang, "batch.already")
+            return
         balance = await asyncio.to_thread(credits.balance_of, seller.id)
         if balance < callback_data.total:  # no prompts written for a batch that can't be paid
             raise InsufficientCredits(seller.id, balance, callback_data.total)
