@@ -3,6 +3,8 @@ messages a killed worker held come back in about a minute, not "eventually"."""
 
 from __future__ import annotations
 
+import os
+
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import CurrentMessage, default_middleware
 
@@ -27,13 +29,15 @@ def pipeline_middleware(settings) -> list:
     )
 
     prepare_worker_environment(settings)  # before prometheus_client is first imported
+    # the port ``neurocards worker`` chose: metrics.worker_port, or metrics.media_port for --media
+    host, port = os.environ["dramatiq_prom_host"], int(os.environ["dramatiq_prom_port"])
     return [
         *(middleware() for middleware in default_middleware),
         WorkerLogging(secrets=secrets_of(settings)),
         CurrentMessage(),
         DaemonAsyncIO(),
         OneStopSignal(),
-        ExposedPrometheus(host=settings.metrics.host, port=settings.metrics.worker_port),
+        ExposedPrometheus(host=host, port=port),
         DatabaseConnections(),
         ExpectedFailures(),
         RecordFailures(),

@@ -39,7 +39,8 @@ _user_ids = itertools.count(700_000_001)
 @pytest.fixture(scope="module")
 def stack(request, redis_server, postgres_server, tmp_path_factory):
     """The sandbox, a database (SQLite or PostgreSQL per ``request.param``) and a real worker;
-    a module's ``STACK_ENV`` adds settings for its processes."""
+    a module's ``STACK_ENV`` adds settings for its processes, its ``WORKER_QUEUES``
+    names the worker's queues (every one by default)."""
     engine = getattr(request, "param", "sqlite")
     if engine == "postgres":
         url = postgres_server.create_database()
@@ -53,7 +54,8 @@ def stack(request, redis_server, postgres_server, tmp_path_factory):
         stack.context = Context(load_settings())  # this test process's own, like the bot's
         migrate()
         redis_server.client().flushall()
-        stack.start_worker(module=getattr(request.module, "WORKER_MODULE", "actors"))
+        stack.start_worker(module=getattr(request.module, "WORKER_MODULE", "actors"),
+                           queues=getattr(request.module, "WORKER_QUEUES", ()))
         yield stack
         stack.close()
         stack.context.close()

@@ -89,9 +89,19 @@ class Stack:
 
     # -- processes ------------------------------------------------------------
 
-    def start_worker(self, name: str = "worker", *, module: str = "actors", processes: int = 1, threads: int = 4):
+    def start_worker(self, name: str = "worker", *, module: str = "actors", processes: int = 1, threads: int = 4,
+                     queues: tuple[str, ...] = (), env: dict[str, str] | None = None):
+        """``dramatiq <module>`` on ``queues`` (every queue when empty), with ``env`` of its own."""
         shutdown_timeout_s = float(self.env["NEUROCARDS_WORKER__SHUTDOWN_TIMEOUT_S"])
-        return self._spawn(name, dramatiq_argv(module, processes, threads, shutdown_timeout_s=shutdown_timeout_s))
+        return self._spawn(name, dramatiq_argv(module, processes, threads, shutdown_timeout_s=shutdown_timeout_s,
+                                               queues=queues), env=env)
+
+    def start_media_worker(self, port: int, name: str = "media"):
+        """``neurocards worker --media``, as the Procfile runs it: the media queue, its
+        metrics on ``port`` (``metrics.media_port``) from a folder it picks itself."""
+        env = {"NEUROCARDS_METRICS__MEDIA_PORT": str(port), "dramatiq_prom_db": None,
+               "PROMETHEUS_MULTIPROC_DIR": None, "dramatiq_prom_port": None}
+        return self._spawn(name, [sys.executable, "-m", "neurocards.cli", "worker", "--media"], env=env)
 
     def start_bot(self, name: str = "bot"):
         return self._spawn(name, [sys.executable, str(ROOT / "bot.py")])
@@ -119,11 +129,13 @@ class Stack:
             os.killpg(process.pid, signal.SIGKILL)
         process.wait(10)
 
-    def _spawn(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> subprocess.Popen:
+    def _spawn(self, name: str, argv: list[str], env: dict[str, str | None] | None = None) -> subprocess.Popen:
+        """Start ``argv`` with the stack's variables and ``env`` (None: unset)."""
         log = open(self.dir / f"{name}.log", "ab")
+        merged = {**os.environ, **self.env, **(env or {})}
         process = subprocess.Popen(
-            argv, cwd=ROOT, env={**os.environ, **self.env, **(env or {})}, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True,
+            argv, cwd=ROOT, env={key: value for key, value in merged.items() if value is not None}, stdout=log,
+            stderr=subprocess.STDOUT, start_new_session=True,
         )
         self.processes[name] = process
         return process

@@ -51,7 +51,7 @@ def clips(tmp_path_factory) -> dict[str, Path]:
     ("3:4", 900, (360, 480)),  # Wildberries / Ozon card, as large as the film allows
     ("4:5", 1080, (360, 450)),
     ("1:1", 1080, (360, 360)),
-    ("9:16", 1080, (360, 640)),  # as filmed
+    ("9:16", 1080, (360, 640)),  # as filmed: remuxed, not encoded
     ("3:4", 240, (240, 320)),  # a preset frame smaller than the film
 ])
 def test_a_vertical_film_is_finished_in_exactly_the_format_asked(clips, tmp_path, ratio, max_width, size):
@@ -64,7 +64,46 @@ def test_a_vertical_film_is_finished_in_exactly_the_format_asked(clips, tmp_path
     assert (got.video_codec, got.audio_codec, got.fps) == ("h264", "aac", 25.0)
     assert got.faststart and ffmpeg.mp4_boxes(done.path).index("moov") < ffmpeg.mp4_boxes(done.path).index("mdat")
     assert got.duration_s == pytest.approx(SECONDS, abs=0.1)
-    assert (done.encodes, done.fallback) == (1, "")
+    assert (done.encodes, done.fallback) == (0 if ratio == "9:16" else 1, "")
+
+
+def test_a_clip_that_is_the_frame_asked_is_remuxed_with_its_index_first(clips, tmp_path):
+    source = ffmpeg.probe(clips["vertical"])
+    assert not source.faststart and source.pixel_format == "yuv420p"  # as KIE might send it
+    done = finishing.finish(clips["vertical"], source, tmp_path / "out.mp4", aspect_ratio="9:16", max_width=1080,
+                            max_bytes=50 * 2**20, sound=True, x264_preset="ultrafast")
+    assert done.encodes == 0 and done.probe.faststart
+    assert done.probe.video_codec == "h264" and done.probe.audio_codec == "aac"
+    assert (done.probe.width, done.probe.height) == (360, 640) and done.probe.fps == 25.0
+    # the same pictures, not a new encode: FFmpeg's per-frame checksums of the video streams match
+    assert _frame_sums(done.path) == _frame_sums(clips["vertical"])
+
+
+def test_a_clip_in_the_frame_but_a_pixel_format_players_may_refuse_is_encoded(tmp_path):
+    source_path = tmp_path / "yuv444.mp4"
+    ffmpeg.run(["-f", "lavfi", "-i", f"testsrc2=size=360x640:rate=25:duration={SECONDS}", "-c:v", "libx264",
+                "-preset", "ultrafast", "-pix_fmt", "yuv444p", str(source_path)], timeout_s=60)
+    source = ffmpeg.probe(source_path)
+    assert source.pixel_format == "yuv444p"
+    done = finishing.finish(source_path, source, tmp_path / "out.mp4", aspect_ratio="9:16", max_width=1080,
+                            max_bytes=50 * 2**20, sound=True, x264_preset="ultrafast")
+    assert done.encodes == 1 and ffmpeg.probe(done.path).pixel_format == "yuv420p"
+
+
+def test_a_remuxed_clip_over_the_cap_is_encoded_to_fit(clips, tmp_path):
+    source = ffmpeg.probe(clips["vertical"])
+    cap = int(source.size * 0.5)
+    done = finishing.finish(clips["vertical"], source, tmp_path / "out.mp4", aspect_ratio="9:16", max_width=1080,
+                            max_bytes=cap, sound=True, x264_preset="ultrafast")
+    assert done.encodes >= 1 and done.probe.size <= cap and (done.probe.width, done.probe.height) == (360, 640)
+
+
+def _frame_sums(path: Path) -> list[str]:
+    import subprocess
+
+    out = subprocess.run([ffmpeg.binary(), "-v", "error", "-i", str(path), "-map", "0:v:0", "-f", "framemd5", "-"],
+                         capture_output=True, check=True).stdout.decode()
+    return [line.rsplit(",", 1)[-1].strip() for line in out.splitlines() if line and not line.startswith("#")]
 
 
 def test_pad_keeps_the_whole_picture_inside_the_format(clips, tmp_path):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import re
+import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -41,16 +42,22 @@ class Run:
     cpu_s: float  # user + system time of the ffmpeg process
 
 
-def run(args: list[str], *, timeout_s: float) -> Run:
+def run(args: list[str], *, timeout_s: float, nice: int = 0) -> Run:
     """``ffmpeg -hide_banner -nostdin -y -benchmark <args>``, killed past ``timeout_s``;
     its wall and CPU time (FFmpeg's own ``bench:`` line).
+
+    ``nice`` lowers the run's CPU priority (``nice -n``, so every thread FFmpeg
+    starts has it): a host's I/O workers — polls, status edits, sends — then get
+    the CPU first when they want it, and an encode takes what is left
+    (bench/finish.py measures their lag while finishes run).
 
     FFmpeg runs in a session of its own (as the probe does): a stop signal sent to
     the worker's process group (systemd, honcho) is the worker's to handle — it
     lets the message in hand finish — and must not kill the run under it, which
     would fail the job instead."""
     started = time.monotonic()
-    process = subprocess.Popen([binary(), "-hide_banner", "-nostdin", "-y", "-benchmark", *args],
+    lowered = [_nice(), "-n", str(nice)] if nice and _nice() else []
+    process = subprocess.Popen([*lowered, binary(), "-hide_banner", "-nostdin", "-y", "-benchmark", *args],
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
     try:
         _, stderr = process.communicate(timeout=timeout_s)
@@ -62,6 +69,12 @@ def run(args: list[str], *, timeout_s: float) -> Run:
         raise FFmpegError(_last_lines(stderr))
     bench = _BENCH.search(stderr.decode(errors="replace"))
     return Run(time.monotonic() - started, float(bench[1]) + float(bench[2]) if bench else 0.0)
+
+
+@functools.cache
+def _nice() -> str | None:
+    """coreutils' ``nice`` (it execs its command: the pid stays FFmpeg's)."""
+    return shutil.which("nice")
 
 
 _BENCH = re.compile(r"bench: utime=([\d.]+)s stime=([\d.]+)s")
@@ -84,6 +97,8 @@ class Probe:
     video_codec: str | None
     audio_codec: str | None
     faststart: bool  # an mp4 whose moov comes before its mdat
+    pixel_format: str | None = None  # the picture's, e.g. yuv420p
+    square_pixels: bool = True  # no sample aspect ratio other than 1:1
 
     @property
     def has_video(self) -> bool:
@@ -93,6 +108,8 @@ class Probe:
 _DURATION = re.compile(r"Duration: (\d+):(\d\d):(\d\d(?:\.\d+)?)")
 _VIDEO = re.compile(r"Stream #\S+.*?: Video: (\w+).*?, (\d{2,5})x(\d{2,5})(?:[ ,\[]).*?(?:([\d.]+) fps)?", re.S)
 _AUDIO = re.compile(r"Stream #\S+.*?: Audio: (\w+)")
+_PIXEL_FORMAT = re.compile(r": Video: [^,]+, (\w+)")
+_SAR = re.compile(r"\[SAR (\d+):(\d+) ")
 
 
 def probe(path: Path, *, timeout_s: float = 30.0) -> Probe:
@@ -111,6 +128,8 @@ def probe(path: Path, *, timeout_s: float = 30.0) -> Probe:
     video = _VIDEO.search(video_line) if video_line else None
     fps = re.search(r"([\d.]+) fps", video_line) if video_line else None
     audio = _AUDIO.search(info)
+    pixel_format = _PIXEL_FORMAT.search(video_line) if video_line else None
+    sar = _SAR.search(video_line) if video_line else None
     return Probe(
         size=size,
         duration_s=(int(duration[1]) * 3600 + int(duration[2]) * 60 + float(duration[3])) if duration else 0.0,
@@ -120,6 +139,8 @@ def probe(path: Path, *, timeout_s: float = 30.0) -> Probe:
         video_codec=video[1] if video else None,
         audio_codec=audio[1] if audio else None,
         faststart=_moov_first(path),
+        pixel_format=pixel_format[1] if pixel_format else None,
+        square_pixels=sar is None or sar[1] == sar[2],
     )
 
 

@@ -108,7 +108,7 @@ def finish_video(context, job: Job) -> FinishedVideo:
             raw, source, dest, aspect_ratio=preset.aspect_ratio, max_width=preset.width,
             max_bytes=int(preset.max_mb * 1024 * 1024), sound=preset.sound,
             fit=formats.fit.get(preset.aspect_ratio, "crop"), x264_preset=formats.x264_preset, crf=formats.crf,
-            audio_kbps=formats.audio_kbps, timeout_s=formats.finish_timeout_s,
+            audio_kbps=formats.audio_kbps, timeout_s=formats.finish_timeout_s, nice=formats.nice,
         )
     except ffmpeg.FFmpegError as exc:
         if source.size > TELEGRAM_UPLOAD_BYTES:
@@ -124,7 +124,7 @@ def finish_video(context, job: Job) -> FinishedVideo:
 def _cover(context, job: Job, video: Path, preset: str) -> Path | None:
     """The cover frame, or None when it cannot be taken (the video goes without one)."""
     try:
-        return finishing.cover(video, context.storage.cover_path(job.id, preset))
+        return finishing.cover(video, context.storage.cover_path(job.id, preset), nice=context.settings.formats.nice)
     except ffmpeg.FFmpegError as exc:
         job_logger(job.id).info("no cover frame: %s", exc)
         return None

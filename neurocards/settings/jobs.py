@@ -114,6 +114,7 @@ class FormatsSettings(Section):
     crf: int = Field(23, ge=0, le=51)
     audio_kbps: int = Field(128, ge=32, le=320)
     finish_timeout_s: float = Field(240.0, gt=0)  # one FFmpeg run; past it, KIE's clip goes as it is
+    nice: int = Field(10, ge=0, le=19)  # FFmpeg's CPU priority below the I/O workers' (0: the same)
 
     def preset(self, name: str, aspect_ratio: str) -> Preset:
         """The preset named, if it makes ``aspect_ratio``; else that format's default."""
