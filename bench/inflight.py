@@ -15,6 +15,7 @@ ended.  Prints figures, asserts nothing:
 
     python bench/inflight.py --jobs 1000 --generation-s 60
     python bench/inflight.py --jobs 1000 --generation-s 60 --callbacks
+    python bench/inflight.py --jobs 1000 --generation-s 60 --callbacks --status-messages
 """
 
 from __future__ import annotations
@@ -28,7 +29,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 import httpx  # noqa: E402
 import redis  # noqa: E402
 
-from bench.support import TreeSampler  # noqa: E402
+from bench.support import TreeSampler, prepare_jobs, send_jobs  # noqa: E402
 from tests.services import RedisServer  # noqa: E402
 from tests.stack import Stack  # noqa: E402
 
@@ -91,33 +91,14 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
-def start_jobs(stack: Stack, context, count: int) -> list[str]:
-    """What the bot does for each seller: register, store the photo, start the job."""
-    from neurocards import jobs
-    from neurocards.dispatch import ActorName
-    from neurocards.users import register
-
-    photo = (ROOT / "neurocards" / "sandbox" / "assets" / "product.jpg").read_bytes()
-    ids = []
-    for n in range(count):
-        user_id = 500_000_000 + n
-        stack.tg.send_text(user_id, "/start")
-        register(user_id, "en", welcome_credits=1)
-        job_id = uuid.uuid4()
-        path = context.storage.save_photo(job_id, photo)
-        job, _ = jobs.start_job(user_id=user_id, chat_id=user_id, product_info=f"Product {n}", language="en",
-                                price=1, max_in_flight=2, photo_path=str(path), job_id=job_id)
-        context.send(ActorName.ENHANCE_PROMPT, str(job.id))
-        ids.append(str(job.id))
-    return ids
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--jobs", type=int, default=1000)
     parser.add_argument("--generation-s", type=float, default=60.0)
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--callbacks", action="store_true", help="KIE posts callbacks to the bot's web app")
+    parser.add_argument("--status-messages", action="store_true",
+                        help="each job has a status message, as the bot's do, edited as it moves")
     parser.add_argument("--timeout-s", type=float, default=3600.0)
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # stop the stack on the way out
@@ -156,7 +137,8 @@ def run(stack: Stack, context, args, sampler: Sampler, cpu: TreeSampler) -> int:
     from neurocards.models import ACTIVE_STATUSES, Job
 
     started = time.monotonic()
-    ids = start_jobs(stack, context, args.jobs)
+    ids = prepare_jobs(stack, context, args.jobs, status_messages=args.status_messages)
+    send_jobs(context, ids)
     print(f"{len(ids)} jobs started in {time.monotonic() - started:.1f} s", flush=True)
     while Job.select().where(Job.status.in_(ACTIVE_STATUSES)).exists():
         if time.monotonic() - started > args.timeout_s:
@@ -178,7 +160,7 @@ def run(stack: Stack, context, args, sampler: Sampler, cpu: TreeSampler) -> int:
     api_calls = {name: n for name, n in calls.items() if "/api/" in name}
 
     print(f"jobs: {args.jobs}, generation {args.generation_s:g} s, 1 worker process x {args.threads} threads, "
-          f"callbacks {'on' if args.callbacks else 'off'}")
+          f"callbacks {'on' if args.callbacks else 'off'}, status messages {'on' if args.status_messages else 'off'}")
     print(f"ended: done {len(done)}, failed {len(jobs) - len(done)}; wall time {wall_s:.0f} s")
     print(f"worker RSS peak: {sampler.rss_peak_kb / 1024:.0f} MiB; Redis used_memory peak: "
           f"{sampler.redis_peak / 1024 / 1024:.1f} MiB")
