@@ -114,7 +114,11 @@ def send_status_message(stack, chat_id: int) -> int:
     from neurocards.settings import SANDBOX_BOT_TOKEN
 
     url = f"{stack.telegram.url}/bot{SANDBOX_BOT_TOKEN}/sendMessage"
-    return httpx.post(url, json={"chat_id": chat_id, "text": "Preparing"}, timeout=30).json()["result"]["message_id"]
+    while True:  # the stand-in keeps Telegram's flood limits: a crowd's status messages wait their turn
+        answer = httpx.post(url, json={"chat_id": chat_id, "text": "Preparing"}, timeout=30).json()
+        if answer.get("ok"):
+            return answer["result"]["message_id"]
+        time.sleep(float((answer.get("parameters") or {}).get("retry_after", 1)))
 
 
 def send_jobs(context, ids: list[str]) -> None:
