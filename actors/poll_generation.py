@@ -31,15 +31,20 @@ from .enhance_prompt import may_retry_safely, rewrite_after_refusal
 
 _settings = context.settings
 
-#: KIE allows 10 polls/s per key; a poll refused a slot comes back when the next
-#: frees plus a random part of ``kie.poll_first_s``: a poll is not urgent, and a
-#: thousand jobs in flight then spread out instead of knocking together.
+#: KIE allows 10 polls/s per key.  A scheduled poll refused a slot comes back when
+#: the next frees plus a random part of ``kie.poll_first_s``: it is not urgent, and
+#: a thousand jobs in flight then spread out instead of knocking together.  A poll
+#: KIE's callback rang for is the video waiting: it comes back when the slot frees,
+#: give or take this much (bench/inflight.py --callbacks: ready -> in the chat).
+WOKEN_JITTER_S = 0.05
 #: What KIE says when it could not fetch the uploaded photo (then it is uploaded again).
 IMAGE_UNREACHABLE_WORDS = ("fetch the image", "access limits")
 
 
 @declare.stage(time_limit_s=_settings.pipeline.poll_time_limit_s)
-def poll_generation(job_id: str, seq: int) -> None:
+def poll_generation(job_id: str, seq: int, woken: bool = False) -> None:
+    """Check job ``job_id``'s task, if ``seq`` is still its poll; ``woken``: KIE's
+    callback says the task has ended."""
     job = jobs.get_job(job_id)
     if job is None:
         return
@@ -52,7 +57,8 @@ def poll_generation(job_id: str, seq: int) -> None:
     key = context.kie_keys.known(job.kie_key)
     slot = try_acquire(context.budgets.kie_poll(key))
     if not slot:
-        declare.defer(delay_s=slot.wait_s + random.uniform(0, _settings.kie.poll_first_s))
+        spread_s = WOKEN_JITTER_S if woken else _settings.kie.poll_first_s
+        declare.defer(delay_s=slot.wait_s + random.uniform(0, spread_s))
         return
 
     this_poll = (Job.poll_count == seq) & (Job.kie_task_id == job.kie_task_id)

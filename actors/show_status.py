@@ -43,7 +43,7 @@ def show_status(job_id: str) -> None:
     if users.is_blocked(job.user_id):
         return
     budgets = context.budgets
-    slot = try_acquire(budgets.status_edit(job.chat_id), *budgets.telegram_send(job.chat_id))
+    slot = try_acquire(*budgets.telegram_status(job.chat_id))  # leaving sends their share
     if not slot:  # put off, exactly until the edit may go (it then shows the latest state)
         declare.defer(delay_s=slot.wait_s)
         return

@@ -10,9 +10,10 @@ import multiprocessing
 import random
 import time
 
+import pytest
 import redis
 
-from neurocards.limits.budgets import Budgets, try_acquire
+from neurocards.limits.budgets import STATUS_RESERVE, Budgets, try_acquire
 from neurocards.limits.limiter import Limiter
 from neurocards.redis_clients import reconnecting_async_client
 
@@ -136,6 +137,35 @@ def test_bulk_leaves_a_share_to_sellers(redis_client):
     # Then it stopped with the sellers' share left, which sellers' own chats then get at once
     sellers = sum(bool(try_acquire(*budgets.telegram_send(chat))) for chat in range(1, 20))
     assert bulk == 4 and sellers == 6
+
+
+def test_status_edits_leave_sends_their_share_of_the_bot_and_of_the_chat(redis_client):
+    # Given the bot's budget (a burst of 10, at most 10 in any second) and edits leaving 4 of it
+    budgets = Budgets(Limiter(redis_client), messages_per_s=1, chat_messages_per_s=1, status_edit_interval_s=0)
+
+    # When a crowd's status edits take all they can, each in its own chat
+    edits = sum(bool(try_acquire(*budgets.telegram_status(chat))) for chat in range(2000, 2020))
+
+    # Then they stopped with the sends' share left, which videos to sellers then get at once
+    sends = sum(bool(try_acquire(*budgets.telegram_send(chat))) for chat in range(3000, 3020))
+    assert edits == 10 - STATUS_RESERVE and sends == STATUS_RESERVE
+
+    # And in one chat (a burst of 2), an edit leaves the seller's next message its slot
+    budgets = Budgets(Limiter(redis_client), messages_per_s=1000, chat_messages_per_s=1, status_edit_interval_s=0)
+    assert try_acquire(*budgets.telegram_status(1))
+    assert try_acquire(*budgets.telegram_status(1)).refused_by == "tg-chat:1"
+    assert try_acquire(*budgets.telegram_send(1)).granted
+
+
+def test_a_windows_reserve_is_left_to_callers_without_one(redis_client):
+    limiter = Limiter(redis_client)
+    low, high = limiter.window("reserved-window", 5, 30.0, reserve=2), limiter.window("reserved-window", 5, 30.0)
+    assert [bool(try_acquire(low)) for _ in range(4)] == [True, True, True, False]
+    refused = try_acquire(low)
+    assert refused.refused_by and refused.wait_s > 29  # it waits for the oldest grant to leave the window
+    assert [bool(try_acquire(high)) for _ in range(3)] == [True, True, False]
+    with pytest.raises(ValueError):
+        limiter.window("reserved-window", 5, 30.0, reserve=5)
 
 
 def test_a_telegram_429_in_several_chats_pauses_the_bot_for_everyone(redis_client, redis_server):

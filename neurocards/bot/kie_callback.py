@@ -67,7 +67,7 @@ class KieCallback:
         ring = f"neurocards:kie-callback:{job.id}:{job.poll_count}"
         if not await self.redis.set(ring, 1, nx=True, ex=DOORBELL_TTL_S):
             return self._answer("repeated", 200)
-        await asyncio.to_thread(self.context.send, ActorName.POLL_GENERATION, str(job.id), job.poll_count)
+        await asyncio.to_thread(self.context.send, ActorName.POLL_GENERATION, str(job.id), job.poll_count, True)
         return self._answer("accepted", 200)
 
     def _answer(self, outcome: str, status: int) -> web.Response:

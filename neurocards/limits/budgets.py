@@ -39,6 +39,11 @@ GLOBAL_BURST = 10
 GLOBAL_WINDOW_MARGIN_S = 0.05
 #: Of that burst, what bulk messages leave to sellers' own chats.
 BULK_RESERVE = 6
+#: What a status edit leaves to the messages a seller waits for — replies, videos:
+#: of a chat's burst, and of the bot's burst and second.  An edit shows progress; a
+#: send is the product, and never queues behind a crowd's edits.
+STATUS_CHAT_RESERVE = 1
+STATUS_RESERVE = 4
 #: A 429 from Telegram in this many different chats within a second is the
 #: bot's overall limit, not one chat's: the overall budget is paused too.
 CHATS_FOR_GLOBAL_PAUSE = 2
@@ -102,24 +107,24 @@ class Budgets:
 
     # -- Telegram -----------------------------------------------------------------
 
-    def telegram_global(self) -> Limit | None:
+    def telegram_global(self, reserve: int = 0) -> Limit | None:
         if self.messages_per_s <= 0:
             return None
-        return self.limiter.rate("tg-send", self.messages_per_s, burst=GLOBAL_BURST)
+        return self.limiter.rate("tg-send", self.messages_per_s, burst=GLOBAL_BURST, reserve=reserve)
 
-    def telegram_second(self) -> Limit | None:
+    def telegram_second(self, reserve: int = 0) -> Limit | None:
         """At most ``messages_per_s`` in any second, whatever the bucket's burst
         allows (never fewer than the burst: a slower budget keeps its burst)."""
         if self.messages_per_s <= 0:
             return None
         per_second = max(GLOBAL_BURST, int(self.messages_per_s))
-        return self.limiter.window("tg-send-second", per_second, 1.0 + GLOBAL_WINDOW_MARGIN_S)
+        return self.limiter.window("tg-send-second", per_second, 1.0 + GLOBAL_WINDOW_MARGIN_S, reserve=reserve)
 
-    def telegram_chat(self, chat_id: int | str | None) -> Limit | None:
+    def telegram_chat(self, chat_id: int | str | None, reserve: int = 0) -> Limit | None:
         """One chat's budget (None for a message in no chat: an inline message's edit)."""
         if chat_id is None:
             return None
-        return self.limiter.rate(f"tg-chat:{chat_id}", self.chat_messages_per_s, burst=CHAT_BURST)
+        return self.limiter.rate(f"tg-chat:{chat_id}", self.chat_messages_per_s, burst=CHAT_BURST, reserve=reserve)
 
     def status_edit(self, chat_id: int) -> Limit | None:
         """At most one status-message edit per chat every ``status_edit_interval_s``."""
@@ -132,14 +137,19 @@ class Budgets:
         (its token bucket and its one-second window)."""
         return self.telegram_chat(chat_id), self.telegram_global(), self.telegram_second()
 
+    def telegram_status(self, chat_id: int) -> tuple[Limit | None, ...]:
+        """What one status-message edit in ``chat_id`` takes: its interval, and the
+        chat's and the bot's slots only while they leave sends their reserve
+        (:data:`STATUS_CHAT_RESERVE`, :data:`STATUS_RESERVE`)."""
+        return (self.status_edit(chat_id), self.telegram_chat(chat_id, STATUS_CHAT_RESERVE),
+                self.telegram_global(STATUS_RESERVE), self.telegram_second(STATUS_RESERVE))
+
     def telegram_bulk(self, chat_id: int) -> tuple[Limit | None, ...]:
         """What one bulk message (a broadcast) to ``chat_id`` takes: the chat's slot,
         the bulk pace (``telegram.broadcast_per_s``) and the bot's overall slot
         only while that leaves :data:`BULK_RESERVE` of its burst to sellers."""
-        overall = None
-        if self.messages_per_s > 0:
-            overall = self.limiter.rate("tg-send", self.messages_per_s, burst=GLOBAL_BURST, reserve=BULK_RESERVE)
-        return self.telegram_chat(chat_id), self.limiter.rate("tg-bulk", self.bulk_per_s), overall, self.telegram_second()
+        return (self.telegram_chat(chat_id), self.limiter.rate("tg-bulk", self.bulk_per_s),
+                self.telegram_global(BULK_RESERVE), self.telegram_second())
 
     # -- 429s that came anyway ----------------------------------------------------
 

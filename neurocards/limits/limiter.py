@@ -6,8 +6,10 @@ Two kinds of limit, both kept exactly (no whole-second buckets):
   grants in any ``period_s``; this is how KIE counts creates (20 in any 10 s),
   so a token bucket with a burst would exceed it;
 - a **rate** (GCRA, a token bucket kept as one timestamp): one grant every
-  ``period_s`` with a burst of ``count``; ``reserve`` makes a caller of lower
-  priority leave that many tokens of the burst to everyone else.
+  ``period_s`` with a burst of ``count``.
+
+On either, ``reserve`` makes a caller of lower priority leave that many grants
+to everyone else: it is refused while fewer than ``reserve + 1`` are free.
 
 One call checks several limits and takes from all of them or from none (a send
 to a chat takes the chat's slot and the bot's, or neither), and answers how
@@ -46,8 +48,8 @@ for i = 1, n do
   local w = redis.call('PTTL', KEYS[2 * i])
   if w < 0 then w = 0 end
   if kind == 'w' then
-    if redis.call('LLEN', key) >= count then
-      local free_at = tonumber(redis.call('LINDEX', key, count - 1)) + period
+    if redis.call('LLEN', key) >= count - reserve then
+      local free_at = tonumber(redis.call('LINDEX', key, count - 1 - reserve)) + period
       if free_at - now > w then w = free_at - now end
     end
   else
@@ -89,6 +91,10 @@ class Limit:
     period_s: float
     reserve: int = 0
     limiter: Limiter | None = dataclasses.field(default=None, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.reserve < self.count:
+            raise ValueError(f"budget {self.name}: a reserve of {self.reserve} leaves nothing of {self.count}")
 
     @property
     def key(self) -> str:
@@ -132,9 +138,9 @@ class Limiter:
         self._async_factory = async_redis_factory
         self._async: dict = {}  # loop -> (client, script)
 
-    def window(self, name: str, count: int, window_s: float) -> Limit:
-        """At most ``count`` grants in any ``window_s`` seconds."""
-        return Limit(name, True, count, window_s, limiter=self)
+    def window(self, name: str, count: int, window_s: float, *, reserve: int = 0) -> Limit:
+        """At most ``count`` grants in any ``window_s`` seconds; ``reserve`` of them left to others."""
+        return Limit(name, True, count, window_s, reserve, limiter=self)
 
     def rate(self, name: str, per_s: float, *, burst: int = 1, reserve: int = 0) -> Limit:
         """One grant every ``1 / per_s`` s, ``burst`` at once; ``reserve`` tokens left to others."""
