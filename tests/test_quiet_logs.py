@@ -8,10 +8,13 @@ error class — the line of the refund.
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 
 from neurocards.models import User
 from tests.pipeline_fixtures import Seller, fresh  # noqa: F401  (fixtures)
+from tests.services import wait_until
 from tests.stack import wait_for_final
 from tests.watchdog_fixtures import ledger, log_lines, running_stack
 
@@ -26,6 +29,9 @@ def stack(redis_server, tmp_path_factory):
 def assert_one_warning(stack, job, error_class: str) -> None:
     """Of the worker's lines about ``job``: no ERROR or CRITICAL, no traceback, and
     one WARNING — with the error class."""
+    # the refund's line is written after the job is marked failed: read once it is there (or not at all)
+    with contextlib.suppress(TimeoutError):
+        wait_until(lambda: any("level=WARNING" in line for line in log_lines(stack, "worker", job.id)), timeout=10)
     lines = log_lines(stack, "worker", job.id)
     assert lines, "the worker said nothing about the job"
     loud = [line for line in lines if "level=ERROR" in line or "level=CRITICAL" in line or "Traceback" in line]
