@@ -12,6 +12,7 @@ hand, so nothing but finishing and its sends run beside the probes.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import statistics
@@ -24,7 +25,7 @@ import httpx
 import redis
 
 from bench.support import percentile, prepare_jobs
-from tests.services import RedisServer, free_port
+from tests.services import RedisServer, free_port, wait_until
 from tests.stack import Stack
 
 #: Probes a second, of each kind.
@@ -51,12 +52,9 @@ def measure(clip: Path, *, jobs: int, x264_preset: str, nice: int, idle_s: float
     client = redis.Redis.from_url(redis_server.url)
     try:
         stack.start_worker("io", module="bench.queue_probe", threads=IO_THREADS, queues=("pipeline",))
-        media_port, media_metrics = free_port(), folder / "media-metrics"  # its own, as `neurocards worker --media`
-        media_metrics.mkdir()
-        stack.start_worker("media", threads=settings.worker.media_threads, queues=("media",),
-                           env={"dramatiq_prom_port": str(media_port), "dramatiq_prom_db": str(media_metrics),
-                                "PROMETHEUS_MULTIPROC_DIR": str(media_metrics)})
-        _probe_until(context, client, "warm", lambda: client.llen("bench:lag:warm-now") > 0, timeout_s=60)
+        media_port = free_port()
+        stack.start_media_worker(media_port)  # `neurocards worker --media`, as the Procfile runs it
+        _probe_until(context, "warm", lambda: client.llen("bench:lag:warm-now") > 0, timeout_s=60)
         ids = _jobs_with_clips(stack, context, clip, jobs)
         idle = _probe_for(context, client, "idle", idle_s)
         started = time.monotonic()
@@ -104,7 +102,7 @@ def _send_probes(context, kind: str) -> None:
         context.broker.enqueue(message, delay=int(delay_s * 1000) or None)
 
 
-def _probe_until(context, client, kind: str, done, timeout_s: float) -> None:
+def _probe_until(context, kind: str, done, timeout_s: float) -> None:
     deadline = time.monotonic() + timeout_s
     while not done():
         if time.monotonic() > deadline:
@@ -115,7 +113,7 @@ def _probe_until(context, client, kind: str, done, timeout_s: float) -> None:
 
 def _probe_for(context, client, kind: str, seconds: float) -> tuple[list[float], list[float]]:
     ends = time.monotonic() + seconds
-    _probe_until(context, client, kind, lambda: time.monotonic() > ends, timeout_s=seconds + 1)
+    _probe_until(context, kind, lambda: time.monotonic() > ends, timeout_s=seconds + 1)
     return _lags(client, kind)
 
 
@@ -125,7 +123,7 @@ def _probe_while_finishing(context, client, ids, started: float) -> tuple[tuple[
     def finishing() -> int:
         return Job.select().where(Job.id.in_(ids), Job.status == JobStatus.FINISHING).count()
 
-    _probe_until(context, client, "busy", lambda: finishing() == 0, timeout_s=900)
+    _probe_until(context, "busy", lambda: finishing() == 0, timeout_s=900)
     finished_s = time.monotonic() - started
     time.sleep(POLL_DELAY_S + 1)  # the last delayed probes come due
     return _lags(client, "busy"), finished_s
@@ -139,11 +137,9 @@ def _lags(client, kind: str) -> tuple[list[float], list[float]]:
 def _delivered(ids, timeout_s: float = 60.0) -> int:
     from neurocards.models import ACTIVE_STATUSES, Job
 
-    deadline = time.monotonic() + timeout_s
-    while Job.select().where(Job.id.in_(ids), Job.status.in_(ACTIVE_STATUSES)).exists():
-        if time.monotonic() > deadline:
-            break
-        time.sleep(0.5)
+    with contextlib.suppress(TimeoutError):  # what is still on its way counts as not delivered
+        wait_until(lambda: not Job.select().where(Job.id.in_(ids), Job.status.in_(ACTIVE_STATUSES)).exists(),
+                   timeout=timeout_s, interval=0.5)
     return Job.select().where(Job.id.in_(ids), Job.status == "done").count()
 
 

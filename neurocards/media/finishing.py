@@ -128,9 +128,17 @@ def _as_filmed(source: Probe, picture: Frame) -> bool:
 
 
 def _remux_args(source: Path, dest: Path, keep_sound: bool) -> list[str]:
-    sound = ["-map", "0:a:0", "-c:a", "copy"] if keep_sound else ["-an"]
-    return ["-i", str(source), "-map", "0:v:0", "-c:v", "copy", *sound, "-movflags", "+faststart", "-f", "mp4",
-            str(dest)]
+    return ["-i", str(source), "-map", "0:v:0", "-c:v", "copy", *_sound_args(keep_sound, True, 0),
+            "-movflags", "+faststart", "-f", "mp4", str(dest)]
+
+
+def _sound_args(keep_sound: bool, copy_sound: bool, audio_kbps: int) -> list[str]:
+    """The clip's sound copied, encoded at ``audio_kbps``, or left out."""
+    if not keep_sound:
+        return ["-an"]
+    if copy_sound:
+        return ["-map", "0:a:0", "-c:a", "copy"]
+    return ["-map", "0:a:0", "-c:a", "aac", "-b:a", f"{audio_kbps}k"]
 
 
 def _encode_args(source: Path, dest: Path, picture: Frame, fps: float | None, rate: list[str], keep_sound: bool,
@@ -139,13 +147,7 @@ def _encode_args(source: Path, dest: Path, picture: Frame, fps: float | None, ra
             *rate, "-profile:v", "high", "-pix_fmt", "yuv420p"]
     if fps:
         args += ["-r", f"{fps:g}"]
-    if copy_sound:
-        args += ["-map", "0:a:0", "-c:a", "copy"]
-    elif keep_sound:
-        args += ["-map", "0:a:0", "-c:a", "aac", "-b:a", f"{audio_kbps}k"]
-    else:
-        args += ["-an"]
-    return [*args, "-movflags", "+faststart", "-f", "mp4", str(dest)]
+    return [*args, *_sound_args(keep_sound, copy_sound, audio_kbps), "-movflags", "+faststart", "-f", "mp4", str(dest)]
 
 
 def cover(video: Path, dest: Path, *, at_s: float = 0.5, timeout_s: float = 30.0, nice: int = 0) -> Path:
